@@ -1,0 +1,170 @@
+"""The `aia` command. This module is the composition root: it is the one place that wires the
+suite (find_functions), the agent, the toolkit (tools) and the scorers (evals) together, importing
+each lazily so `aia --help` stays instant."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(help="aia: an automated interpretability agent, benchmarked on FIND-style ground truth.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+suite_app = typer.Typer(help="Build and inspect suites of ground-truth functions.", no_args_is_help=True)
+app.add_typer(suite_app, name="suite")
+
+out = Console()
+err = Console(stderr=True)
+
+#: The backend `aia bench` uses when none is named. The built-in offline scientist (its own issue)
+#: replaces the reference `oracle` here once it lands, so the README's command never changes.
+DEFAULT_BACKEND = "oracle"
+
+CATEGORY_HELP = "numeric | strings | neurons_entities | neurons_relations (repeatable)"
+
+
+def _fail(message: str, code: int = 2) -> typer.Exit:
+    err.print(f"[red]error:[/] {message}")
+    return typer.Exit(code)
+
+
+@suite_app.command("build")
+def suite_build(
+    out_dir: Annotated[Path, typer.Option("--out", help="directory to write the suite to")],
+    seed: Annotated[int, typer.Option(help="generator seed")] = 0,
+    category: Annotated[Optional[list[str]], typer.Option(help=CATEGORY_HELP)] = None,
+    force: Annotated[bool, typer.Option(help="replace a non-empty --out")] = False,
+    find_numeric: Annotated[Optional[Path], typer.Option(
+        help="instead: rebuild FIND's 850 non-MLP numeric functions from this folder "
+             "(holding FIND's data.json and func_name_dict.json)")] = None,
+) -> None:
+    """Generate a suite with FIND's composition and write it in FIND's release layout."""
+    from find_functions.build import build_suite, build_find_numeric_suite
+    from find_functions.layout import SuiteError
+    from find_functions.spec import CATEGORIES
+
+    try:
+        if find_numeric is not None:
+            path = build_find_numeric_suite(find_numeric, out_dir, force=force, console=err)
+        else:
+            unknown = set(category or []) - set(CATEGORIES)
+            if unknown:
+                raise _fail(f"unknown category {sorted(unknown)}; choose from {list(CATEGORIES)}")
+            path = build_suite(out_dir, seed=seed, categories=category or None, force=force, console=err)
+    except (SuiteError, FileNotFoundError, ValueError) as e:
+        raise _fail(str(e)) from None
+    err.print(f"suite written to {path}")
+
+
+@suite_app.command("stats")
+def suite_stats(
+    suite_dir: Path,
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON")] = False,
+) -> None:
+    """Counts per category and variant."""
+    from find_functions.layout import SuiteError, load_suite
+
+    try:
+        suite = load_suite(suite_dir)
+    except SuiteError as e:
+        raise _fail(str(e)) from None
+    counts: dict[str, dict[str, int]] = {}
+    for e in suite.entries:
+        by_variant = counts.setdefault(e.category, {})
+        by_variant[e.variant] = by_variant.get(e.variant, 0) + 1
+    stats = {"suite": str(suite_dir), "seed": suite.manifest.get("seed"),
+             "categories": {c: {"n": sum(v.values()), "variants": dict(sorted(v.items()))} for c, v in counts.items()},
+             "problems": suite.problems}
+    if as_json:
+        print(json.dumps(stats, indent=1))
+        return
+    from rich.table import Table
+    table = Table(title=f"suite {suite_dir} (seed {stats['seed']})")
+    for col in ("category", "n", "variants"):
+        table.add_column(col)
+    for c, s in stats["categories"].items():
+        table.add_row(c, str(s["n"]), ", ".join(f"{k} {v}" for k, v in s["variants"].items()))
+    out.print(table)
+    for p in suite.problems:
+        err.print(f"[yellow]problem:[/] {p}")
+
+
+@suite_app.command("show")
+def suite_show(
+    suite_dir: Path,
+    function: Annotated[str, typer.Argument(help="fNNNNN or CATEGORY/fNNNNN")],
+) -> None:
+    """Everything the suite knows about one function (ground truth included: this is for people)."""
+    from rich.syntax import Syntax
+
+    from find_functions.layout import SuiteError, load_suite
+
+    try:
+        suite = load_suite(suite_dir)
+        entries = suite.select(ids=[function]) if "/" in function else [e for e in suite.entries if e.id == function]
+    except SuiteError as e:
+        raise _fail(str(e)) from None
+    if not entries:
+        raise _fail(f"no function {function!r} in {suite_dir}")
+    for e in entries:
+        gt = e.ground_truth
+        out.rule(f"{e.key} · {e.variant}")
+        out.print(f"[bold]script[/] {e.script_path}")
+        if gt:
+            out.print(f"[bold]description[/] {gt.description}")
+            out.print(f"[bold]label[/] {gt.label}   [bold]domain[/] {gt.domain}")
+            if gt.code:
+                out.print(Syntax(gt.code, "python"))
+        for i, item in enumerate(e.unit_tests, 1):
+            pairs = (", ".join(f"{x!r}->{y!r}" for x, y in zip(item.inputs, item.outputs))
+                     if item.outputs else ", ".join(map(repr, item.inputs)))
+            out.print(f"  unit test {i}: {pairs}  [green]correct: {item.correct + 1}[/]")
+        if e.held_out_inputs:
+            out.print(f"[bold]held-out inputs[/] {list(e.held_out_inputs)[:10]} ... ({len(e.held_out_inputs)})")
+
+
+@app.command()
+def bench(
+    out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
+    suite: Annotated[str, typer.Option(help="suite directory, `default`, or find:DIR (official FIND layout)")] = "default",
+    backend: Annotated[str, typer.Option(help="oracle | null | builtin | openai:MODEL | anthropic:MODEL | "
+                                              "openai-compatible:MODEL@URL | local:PATH|smollm2 | replay:FILE")] = DEFAULT_BACKEND,
+    category: Annotated[Optional[list[str]], typer.Option(help=CATEGORY_HELP)] = None,
+    limit: Annotated[Optional[int], typer.Option(help="at most N functions per category")] = None,
+    ids: Annotated[Optional[list[str]], typer.Option(help="only these functions (fNNNNN or CATEGORY/fNNNNN)")] = None,
+    workers: Annotated[int, typer.Option(help="investigations in parallel (processes)")] = 1,
+    seed: Annotated[int, typer.Option(help="investigation seed (recorded)")] = 0,
+    max_rounds: Annotated[int, typer.Option(help="round cap per investigation")] = 20,
+) -> None:
+    """Investigate and score suite functions; results stream to RUN_DIR/results.jsonl."""
+    from find_functions.layout import SuiteError
+    from evals.runner import BenchConfig, RunError, run_bench
+    from evals.summary import print_summary
+
+    if workers < 1:
+        raise _fail("--workers must be >= 1")
+    cfg = BenchConfig(suite=suite, backend=backend, out=out_dir, categories=category, ids=ids, limit=limit,
+                      workers=workers, seed=seed, max_rounds=max_rounds)
+    try:
+        summary = run_bench(cfg, console=err)
+    except (RunError, SuiteError, FileNotFoundError) as e:
+        raise _fail(str(e)) from None
+    print_summary(summary, out)
+    out.print(f"results: {out_dir / 'results.jsonl'}   summary: {out_dir / 'summary.json'}")
+
+
+@app.command()
+def score(run_dir: Path) -> None:
+    """Score the saved answers of a run again (after a scorer changed)."""
+    from evals.runner import RunError, rescore
+    from evals.summary import print_summary
+
+    try:
+        summary = rescore(run_dir, console=err)
+    except RunError as e:
+        raise _fail(str(e)) from None
+    print_summary(summary, out)
+

@@ -1,0 +1,96 @@
+"""Summaries of a run: per category and variant, the headline score and what it cost.
+
+The strict score is the headline for numeric functions; FIND's own protocol is shown beside it.
+Multiple-choice categories show the judge's ceiling (ground-truth descriptions) and floor (empty
+descriptions), so a score can be read against what the judge itself can tell apart.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+from typing import Any, Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+def _mean(values: Iterable[Any]) -> float | None:
+    vals = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return round(statistics.fmean(vals), 4) if vals else None
+
+
+def _median(values: Iterable[Any]) -> float | None:
+    vals = [v for v in values if isinstance(v, (int, float))]
+    return statistics.median(vals) if vals else None
+
+
+def _group(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    scores = [r.get("scores", {}) for r in rows]
+    usage = [r.get("usage") or {} for r in rows]
+    out: dict[str, Any] = {
+        "n": len(rows),
+        "score": _mean(r.get("score", 0.0) for r in rows),
+        "median_black_box_calls": _median(r.get("black_box_calls") for r in rows),
+        "mean_seconds": _mean(r.get("seconds") for r in rows),
+        "input_tokens": sum(u.get("input_tokens", 0) for u in usage),
+        "output_tokens": sum(u.get("output_tokens", 0) for u in usage),
+        "cost_usd": round(sum(u.get("cost_usd", 0.0) for u in usage), 6),
+        "errors": sum(1 for r in rows if r.get("error")),
+    }
+    for key in ("find", "domain_iou", "description_mc", "judge_ceiling", "judge_floor"):
+        if any(key in s and s[key] is not None for s in scores):
+            out[key] = _mean(s.get(key) for s in scores)
+    if any("tabulated" in s for s in scores):
+        out["tabulated"] = sum(1 for s in scores if s.get("tabulated"))
+    return out
+
+
+def summarize(rows: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any]:
+    categories: dict[str, Any] = {}
+    for category in sorted({r["category"] for r in rows}):
+        in_cat = [r for r in rows if r["category"] == category]
+        categories[category] = _group(in_cat) | {
+            "by_variant": {v: _group([r for r in in_cat if r.get("variant") == v])
+                           for v in sorted({r.get("variant", "?") for r in in_cat})}}
+    return {
+        "backend": meta.get("backend"), "suite": meta.get("suite"), "seed": meta.get("seed"),
+        "judge": meta.get("judge"), "versions": meta.get("versions"),
+        "overall": _group(rows), "categories": categories,
+    }
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(summary, indent=1))
+    tmp.replace(path)
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:.3f}"
+    return str(v)
+
+
+def print_summary(summary: dict[str, Any], console: Console | None = None) -> None:
+    console = console or Console()
+    table = Table(title=f"aia bench · backend {summary['backend']}", show_lines=False)
+    for col in ("category", "variant", "n", "score", "find", "descr. MC", "judge ceil/floor",
+                "tabulated", "calls (median)", "tokens", "cost $", "errors"):
+        table.add_column(col, justify="left" if col in ("category", "variant") else "right")
+    for category, c in summary["categories"].items():
+        rows = [("all", c)] + list(c["by_variant"].items())
+        for i, (variant, g) in enumerate(rows):
+            judge = (f"{_fmt(g.get('judge_ceiling'))}/{_fmt(g.get('judge_floor'))}"
+                     if g.get("judge_ceiling") is not None else "-")
+            table.add_row(category if i == 0 else "", variant, str(g["n"]), _fmt(g["score"]), _fmt(g.get("find")),
+                          _fmt(g.get("description_mc")), judge, _fmt(g.get("tabulated")),
+                          _fmt(g["median_black_box_calls"]), str(g["input_tokens"] + g["output_tokens"]),
+                          _fmt(g["cost_usd"]), str(g["errors"]), style="bold" if i == 0 else None)
+        table.add_section()
+    console.print(table)
+    console.print("score = strict score for numeric (held-out points, noise-free reference, tables get 0), "
+                  "code exact match for strings, multiple-choice accuracy for entities and relations; "
+                  "find = FIND's own numeric protocol.")
