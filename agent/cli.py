@@ -10,6 +10,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 app = typer.Typer(help="aia: an automated interpretability agent, benchmarked on FIND-style ground truth.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -17,7 +18,7 @@ suite_app = typer.Typer(help="Build and inspect suites of ground-truth functions
 app.add_typer(suite_app, name="suite")
 
 out = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # error lines stay whole: people grep them
 
 #: The backend `aia bench` uses when none is named. The built-in offline scientist (its own issue)
 #: replaces the reference `oracle` here once it lands, so the README's command never changes.
@@ -27,7 +28,7 @@ CATEGORY_HELP = "numeric | strings | neurons_entities | neurons_relations (repea
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
-    err.print(f"[red]error:[/] {message}")
+    err.print(Text.assemble(("error: ", "bold red"), message))
     return typer.Exit(code)
 
 
@@ -168,3 +169,7 @@ def score(run_dir: Path) -> None:
         raise _fail(str(e)) from None
     print_summary(summary, out)
 
+
+
+if __name__ == "__main__":
+    app()

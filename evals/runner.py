@@ -14,6 +14,7 @@ counted twice.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import platform
@@ -99,6 +100,12 @@ def build_backend(spec: str, suite: Suite) -> Backend:
     if spec == "null":
         from .reference_backends import NullBackend
         return NullBackend()
+    if spec.startswith("py:"):  # your own backend: py:package.module:ClassName (constructed without arguments)
+        module_name, _, attr = spec[3:].partition(":")
+        try:
+            return getattr(importlib.import_module(module_name), attr)()
+        except (ImportError, AttributeError) as e:
+            raise RunError(f"cannot load backend {spec!r}: {e}") from e
     from agent.backends import make_backend
     return make_backend(spec)
 

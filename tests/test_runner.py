@@ -1,0 +1,88 @@
+"""The benchmark runner: reference backends prove the scorers; runs stream, resume, survive kill -9."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from evals.runner import BenchConfig, RunError, read_results, run_bench
+
+
+def _run(suite: Path, out: Path, backend: str, **kw) -> dict:
+    return run_bench(BenchConfig(suite=str(suite), backend=backend, out=out, **kw))
+
+
+def test_oracle_scores_one_and_null_scores_nothing(tiny_suite: Path, tmp_path: Path) -> None:
+    oracle = _run(tiny_suite, tmp_path / "oracle", "oracle")
+    assert oracle["categories"]["numeric"]["score"] == 1.0  # strict: noise-free reference, noise ignored
+    assert oracle["categories"]["strings"]["score"] == 1.0
+    assert oracle["categories"]["strings"]["description_mc"] == 1.0
+    rows = {r["key"]: r for r in read_results(tmp_path / "oracle" / "results.jsonl")}
+    assert rows["numeric/f00002"]["scores"]["domain_iou"] == 1.0
+    assert rows["numeric/f00000"]["scores"]["find"] == 1.0
+    null = _run(tiny_suite, tmp_path / "null", "null")
+    assert null["categories"]["numeric"]["score"] == 0.0
+    assert null["categories"]["strings"]["score"] == 0.0
+    assert set(json.loads((tmp_path / "null" / "summary.json").read_text())["categories"]) == {"numeric", "strings"}
+
+
+def test_results_stream_and_resume_without_duplicates(tiny_suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    _run(tiny_suite, out, "oracle", limit=1)
+    assert len(read_results(out / "results.jsonl")) == 2  # one per category
+    with open(out / "results.jsonl", "a") as fh:  # a line torn by a crash
+        fh.write('{"key": "numeric/f00001", "sco')
+    _run(tiny_suite, out, "oracle")
+    keys = [r["key"] for r in read_results(out / "results.jsonl")]
+    assert sorted(keys) == sorted(set(keys)) and len(keys) == 4
+
+
+def test_resume_refuses_a_different_run(tiny_suite: Path, tmp_path: Path) -> None:
+    _run(tiny_suite, tmp_path / "run", "oracle", limit=1)
+    with pytest.raises(RunError, match="backend: was 'oracle', now 'null'"):
+        _run(tiny_suite, tmp_path / "run", "null")
+
+
+def test_a_crashing_backend_is_recorded_and_the_run_goes_on(tiny_suite: Path, tmp_path: Path) -> None:
+    summary = _run(tiny_suite, tmp_path / "run", "py:tests.backends_for_tests:CrashingBackend")
+    rows = read_results(tmp_path / "run" / "results.jsonl")
+    assert len(rows) == 4 and all("backend exploded" in r["error"] for r in rows)
+    assert summary["overall"]["errors"] == 4
+
+
+def test_parallel_workers_match_serial(tiny_suite: Path, tmp_path: Path) -> None:
+    serial = _run(tiny_suite, tmp_path / "serial", "py:tests.backends_for_tests:SlowLinearBackend")
+    parallel = _run(tiny_suite, tmp_path / "parallel", "py:tests.backends_for_tests:SlowLinearBackend", workers=2)
+    assert serial["categories"]["numeric"]["score"] == parallel["categories"]["numeric"]["score"]
+    # the linear answer solves exactly the linear function
+    rows = {r["key"]: r for r in read_results(tmp_path / "parallel" / "results.jsonl")}
+    assert rows["numeric/f00000"]["score"] == 1.0 and rows["numeric/f00001"]["score"] == 0.0
+    assert rows["numeric/f00000"]["black_box_calls"] == 2
+
+
+def test_kill_9_mid_run_then_resume(tiny_suite: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "agent.cli", "bench", "--suite", str(tiny_suite), "--out", str(out),
+           "--backend", "py:tests.backends_for_tests:SlowLinearBackend"]
+    env = os.environ | {"AIA_TEST_SLEEP": "1.5"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
+    deadline = time.time() + 60
+    while time.time() < deadline and len(read_results(out / "results.jsonl")) < 1:
+        time.sleep(0.1)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = read_results(out / "results.jsonl")
+    assert 1 <= len(before) < 4
+    env["AIA_TEST_SLEEP"] = "0"
+    subprocess.run(cmd, env=env, check=True, capture_output=True, cwd=Path(__file__).resolve().parent.parent)
+    after = read_results(out / "results.jsonl")
+    assert [r["key"] for r in after[: len(before)]] == [r["key"] for r in before]
+    assert sorted(r["key"] for r in after) == sorted({r["key"] for r in after}) and len(after) == 4
