@@ -75,6 +75,11 @@ def score_numeric(entry: SuiteEntry, answer: Answer, ctx: ScoringContext) -> dic
         return out
     grid = list(FIND_GRID)
     held_out = strict_points(ctx.seed)
+    if entry.variant == "mlp" and entry.ground_truth and entry.ground_truth.metadata.get("domain"):
+        # An MLP approximates its function only on the domain it was trained on; beyond it, it
+        # extrapolates linearly, which no description of the function could predict.
+        lo, hi = entry.ground_truth.metadata["domain"]
+        held_out = [x for x in held_out if lo <= x <= hi]
     run = run_code(answer.code, grid + held_out)
     if run.error:
         out["error"] = run.error

@@ -1,0 +1,516 @@
+"""Run model-written experiment code in a separate, limited process (MAIA-style code rounds).
+
+The model writes Python that calls the unit under study as `f(x)` or `f([x1, x2, ...])` and
+prints or shows what it finds. `Sandbox.run(code)` executes one such cell in a long-lived child
+process (one per investigation, so variables persist between rounds) and returns what came
+out: stdout (truncated), an error with a traceback, PNG images, and the time it took.
+
+Why a child process and not `exec` in the agent: model code can loop forever, allocate without
+bound, crash the interpreter, or go looking for the answer (the ground-truth files, the real
+function's source or closure, an API key in the environment, the network). The child gets
+only proxies: `f` in the child is a stub that sends inputs over a pipe; the parent holds the
+real callable, validates each request, counts inputs and sends back outputs.
+
+Limits: wall-clock (enforced here: the child's whole process group is killed), CPU time
+(RLIMIT_CPU, set per run from here on Linux), memory (RLIMIT_AS), no new processes or threads
+(RLIMIT_NPROC; the kernel does not enforce it for root), file size, open files, output size
+(truncated here). Isolation: a scrubbed environment, a fresh temporary working directory, an
+audit hook that refuses network use, new processes, signals, writes outside the working
+directory and reads under `deny_read`, and, where unprivileged user namespaces work, a
+network namespace with no interfaces but loopback. This guards against accidents and casual
+peeking; it is not a security boundary against a determined adversary (docs/sandbox.md).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import importlib.util
+import json
+import logging
+import math
+import os
+import resource
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import weakref
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from agent.sandbox_child import HEADER, encode_frame
+
+log = logging.getLogger(__name__)
+
+CHILD_SCRIPT = Path(__file__).with_name("sandbox_child.py")
+_RESERVED_NAMES = frozenset({"show", "plot"})
+_PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+class SandboxError(RuntimeError):
+    """The sandbox itself failed (it could not start); model-code failures are results, not this."""
+
+
+@dataclass(frozen=True)
+class SandboxLimits:
+    """Per-run limits (wall, CPU, output) and per-process limits (memory, files) of a sandbox."""
+
+    wall_seconds: float = 30.0
+    cpu_seconds: int = 30
+    memory_mb: int = 2048
+    output_chars: int = 20_000
+    file_mb: int = 64
+    open_files: int = 64
+    max_batch: int = 1000  # inputs per proxy request (the child's stub splits bigger batches)
+    max_images: int = 8  # per run
+    max_image_side: int = 1024  # pixels; bigger images are shrunk before they are sent
+    max_message_mb: float = 64.0  # any one message from the child
+    max_code_chars: int = 200_000
+    start_seconds: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name, value in vars(self).items():
+            if not value > 0:
+                raise ValueError(f"SandboxLimits.{name} must be positive; got {value!r}")
+
+
+@dataclass
+class SandboxResult:
+    """What one run produced. `error` is None when the code finished without an exception."""
+
+    stdout: str
+    error: str | None = None
+    images: list[bytes] = field(default_factory=list)
+    seconds: float = 0.0
+    calls: int = 0  # black-box inputs evaluated during this run
+    namespace_reset: bool = False  # variables from earlier runs are gone (the child was restarted)
+    notice: str | None = None  # what happened before this run, e.g. the child had died since the last one
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def observation(self) -> str:
+        """The run as text for the model: output, error, and a note of the images shown."""
+        parts = [f"[{self.notice}]"] if self.notice else []
+        if self.stdout.strip():
+            parts.append(self.stdout.rstrip("\n"))
+        if self.error:
+            parts.append(self.error)
+        if self.images:
+            parts.append(f"[{len(self.images)} image(s) shown]")
+        return "\n".join(parts) if parts else "[no output]"
+
+
+def default_deny_read() -> list[Path]:
+    """Directories child code may never read: this project's ground-truth and scoring packages."""
+    out = []
+    for package in ("find_functions", "evals"):
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.submodule_search_locations:
+            out += [Path(p).resolve() for p in spec.submodule_search_locations]
+    return out
+
+
+@functools.cache
+def network_namespace_prefix() -> tuple[str, ...]:
+    """`unshare` arguments that put the child in a network namespace with no interfaces but
+    loopback, or () where unprivileged user namespaces do not work (containers often forbid them)."""
+    unshare, true = shutil.which("unshare"), shutil.which("true")
+    if not sys.platform.startswith("linux") or unshare is None or true is None:
+        return ()
+    for mapping in ("--map-current-user", "--map-root-user"):
+        prefix = (unshare, "--user", mapping, "--net")
+        try:
+            if subprocess.run([*prefix, true], capture_output=True, timeout=10).returncode == 0:
+                return prefix
+        except (OSError, subprocess.TimeoutExpired):
+            pass
+    return ()
+
+
+class _ChildGone(Exception):
+    """The child closed its pipe: it exited or was killed."""
+
+
+class _Timeout(Exception):
+    """The wall-clock deadline passed."""
+
+
+class _BadMessage(Exception):
+    """The child sent something that is not a valid protocol message."""
+
+
+class Sandbox:
+    """A long-lived child process running model code with proxies for the units under study.
+
+    `proxies` maps a name in the child's namespace (usually "f") to a batched callable
+    `inputs -> outputs` (e.g. a sealed black box). When it raises one of `input_errors` (a
+    sealed function's input validation raises TypeError/ValueError), model code sees the
+    message; any other exception reaches it only as "f failed", since its message could reveal
+    the implementation. Use as a context manager; `run(code)` for each code round. If the child dies (timeout, crash, exit), the next run starts a fresh one
+    and the result says the namespace was reset.
+    """
+
+    def __init__(
+        self,
+        proxies: Mapping[str, Callable[[list], Sequence[Any]]],
+        limits: SandboxLimits = SandboxLimits(),
+        deny_read: Sequence[os.PathLike | str] = (),
+        *,
+        input_errors: tuple[type[Exception], ...] = (TypeError, ValueError),
+        isolate_network: bool = True,
+        python: str = sys.executable,
+    ) -> None:
+        for name, target in proxies.items():
+            if not (isinstance(name, str) and name.isidentifier()) or name in _RESERVED_NAMES:
+                raise ValueError(f"proxy name {name!r} must be a Python identifier other than show/plot")
+            if not callable(target):
+                raise TypeError(f"proxy {name!r} must be callable; got {type(target).__name__}")
+        self.limits = limits
+        self.deny_read = sorted({str(Path(p).resolve()) for p in [*default_deny_read(), *deny_read]})
+        self.calls: dict[str, int] = {name: 0 for name in proxies}
+        self.restarts = 0
+        self._proxies = dict(proxies)
+        self._input_errors = input_errors
+        self._python = python
+        self._prefix = network_namespace_prefix() if isolate_network else ()
+        self._base = Path(tempfile.mkdtemp(prefix="aia-sandbox-"))
+        self._live: list[subprocess.Popen] = []  # the running child, for the finalizer
+        self._cleanup = weakref.finalize(self, _release, self._base, self._live)
+        self.workdir = self._base / "work"
+        self.workdir.mkdir()
+        self._output = open(self._base / "output", "w+b")  # the child's fds 1 and 2
+        self._proc: subprocess.Popen | None = None
+        self._to_child = self._from_child = -1
+        self._cell = 0
+
+    @property
+    def network_isolated(self) -> bool:
+        """Whether the child runs in its own network namespace (besides the audit hook)."""
+        return bool(self._prefix)
+
+    def __enter__(self) -> "Sandbox":
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def start(self) -> None:
+        """Start the child now (otherwise the first `run` does); raises SandboxError if it cannot."""
+        if not self._cleanup.alive:
+            raise SandboxError("this sandbox was closed")
+        if self._proc is None or self._proc.poll() is not None:
+            self._spawn()
+
+    def close(self) -> None:
+        """Kill the child and delete the working directory."""
+        self._kill()
+        self._output.close()
+        self._cleanup()
+
+    # ------------------------------------------------------------------ running
+
+    def run(self, code: str) -> SandboxResult:
+        """Run one cell of model code; failures of the code come back in `error`, never raised."""
+        if not isinstance(code, str):
+            raise TypeError(f"code must be a str; got {type(code).__name__}")
+        started = time.monotonic()
+        if len(code) > self.limits.max_code_chars:
+            return SandboxResult(
+                stdout="",
+                error=f"ValueError: the code is {len(code):,} characters; the limit is {self.limits.max_code_chars:,}",
+            )
+        notice = None
+        if self._proc is not None and self._proc.poll() is not None:
+            notice = (
+                f"the sandbox process had died since the last run (exit status {self._proc.returncode}); "
+                "it was restarted and the namespace was reset"
+            )
+        reset = notice is not None
+        self.start()
+        self._cell += 1
+        os.ftruncate(self._output.fileno(), 0)
+        os.lseek(self._output.fileno(), 0, os.SEEK_SET)  # the child shares this file offset
+        self._set_cpu_limit()
+        deadline = time.monotonic() + self.limits.wall_seconds  # a restart above does not eat into it
+        calls, images, error = 0, [], None
+        try:
+            self._send({"op": "run", "code": code, "cell": self._cell}, deadline)
+            while True:
+                message = self._receive(deadline)
+                if message.get("op") == "call":
+                    reply, n = self._serve(message)
+                    calls += n
+                    self._send_frame(reply, deadline)
+                elif message.get("op") == "done":
+                    error, images = self._finish(message)
+                    break
+                else:
+                    raise _BadMessage(f"unexpected message {str(message.get('op'))[:40]!r}")
+        except _Timeout:
+            self._kill()
+            reset, error = True, (
+                f"TimeoutError: the code ran past the {self.limits.wall_seconds:g} s wall-clock limit; "
+                "the sandbox process was killed and the namespace was reset"
+            )
+        except _ChildGone:
+            reset, error = True, self._death_notice()
+        except _BadMessage as exc:
+            self._kill()
+            reset, error = True, (
+                f"SandboxError: the sandbox process sent an invalid message ({exc}); "
+                "it was killed and the namespace was reset"
+            )
+        return SandboxResult(
+            stdout=self._read_output(),
+            error=error,
+            images=images,
+            seconds=time.monotonic() - started,
+            calls=calls,
+            namespace_reset=reset,
+            notice=notice,
+        )
+
+    def _serve(self, message: dict[str, Any]) -> tuple[bytes, int]:
+        """Answer one proxy request (as a frame): validate, call the real callable, count the inputs."""
+        name, inputs = message.get("name"), message.get("inputs")
+        if not isinstance(name, str) or name not in self._proxies:
+            return encode_frame({"error": f"there is no black box named {str(name)[:40]!r}"}), 0
+        if not isinstance(inputs, list):
+            return encode_frame({"error": f"{name} needs a list of inputs; got {type(inputs).__name__}"}), 0
+        if len(inputs) > self.limits.max_batch:
+            limit = self.limits.max_batch
+            return encode_frame({"error": f"{name} takes at most {limit} inputs per call; got {len(inputs)}"}), 0
+        try:
+            outputs = list(self._proxies[name](inputs))
+        except self._input_errors as exc:  # e.g. a sealed function's input validation: the model needs it
+            return encode_frame({"error": f"{name} rejected the inputs: {type(exc).__name__}: {str(exc)[:500]}"}), 0
+        except Exception:  # its message may reveal the implementation: the child is told nothing more
+            log.warning("proxy %s failed", name, exc_info=True)
+            return encode_frame({"error": f"{name} failed on this request"}), 0
+        if len(outputs) != len(inputs):
+            return encode_frame({"error": f"{name} returned {len(outputs)} outputs for {len(inputs)} inputs"}), 0
+        self.calls[name] += len(inputs)
+        try:
+            return encode_frame({"outputs": outputs}), len(inputs)
+        except (TypeError, ValueError) as exc:
+            log.warning("proxy %s returned outputs that cannot be sent", name, exc_info=True)
+            return encode_frame({"error": f"{name} returned outputs that cannot be sent ({exc})"}), len(inputs)
+
+    def _finish(self, message: dict[str, Any]) -> tuple[str | None, list[bytes]]:
+        error, raw = message.get("error"), message.get("images")
+        if not (error is None or isinstance(error, str)) or not isinstance(raw, list):
+            raise _BadMessage("a malformed done message")
+        if len(raw) > self.limits.max_images:
+            raise _BadMessage(f"{len(raw)} images")
+        images = []
+        for item in raw:
+            try:
+                png = base64.b64decode(item, validate=True)
+            except (TypeError, ValueError, binascii.Error) as exc:
+                raise _BadMessage("an image that is not base64") from exc
+            if not png.startswith(_PNG_MAGIC):
+                raise _BadMessage("an image that is not a PNG")
+            images.append(png)
+        return error, images
+
+    def _read_output(self) -> str:
+        limit = self.limits.output_chars
+        fd = self._output.fileno()
+        size = os.fstat(fd).st_size
+        text = os.pread(fd, 4 * limit + 4, 0).decode("utf-8", errors="replace")
+        if len(text) <= limit and size <= 4 * limit + 4:
+            return text
+        return text[:limit] + f"\n[... output truncated: {size:,} bytes in all, showing the first {limit:,} characters]"
+
+    def _death_notice(self) -> str:
+        """Why the child died, for the model to read."""
+        assert self._proc is not None
+        try:
+            code = self._proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            code = None  # it closed its pipe but lives on: killed below
+        self._kill()
+        tail = "; the sandbox process was restarted and the namespace was reset"
+        if code is not None and code < 0:
+            sig = -code
+            if sig == getattr(signal, "SIGXCPU", None):
+                return f"TimeoutError: the code used more than {self.limits.cpu_seconds} s of CPU time" + tail
+            if sig == signal.SIGKILL:
+                return "SystemError: the sandbox process was killed (SIGKILL; out of memory?)" + tail
+            try:
+                name = signal.Signals(sig).name
+            except ValueError:
+                name = f"signal {sig}"
+            return f"SystemError: the sandbox process crashed ({name})" + tail
+        if code is None:
+            return "SystemError: the sandbox process stopped answering and was killed" + tail
+        return f"SystemExit: the sandbox process exited with status {code}" + tail
+
+    # ------------------------------------------------------------------ the child process
+
+    def _spawn(self) -> None:
+        if self._cell:  # it ran before: this is a restart
+            self.restarts += 1
+        self._kill()
+        os.ftruncate(self._output.fileno(), 0)  # so that a failed start shows only its own output
+        os.lseek(self._output.fileno(), 0, os.SEEK_SET)
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        env = {
+            "PATH": "/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(self.workdir),
+            "TMPDIR": str(self.workdir),
+            "LANG": "C.UTF-8",
+            "LC_ALL": "C.UTF-8",
+            "MPLBACKEND": "Agg",
+            "MPLCONFIGDIR": str(self.workdir / ".matplotlib"),
+            "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+        }
+        command = [*self._prefix, self._python, "-I", "-B", "-u", "-X", "utf8", str(CHILD_SCRIPT), str(from_child_w)]
+        try:
+            self._proc = subprocess.Popen(
+                command,
+                stdin=to_child_r,
+                stdout=self._output,
+                stderr=self._output,
+                pass_fds=(from_child_w,),
+                cwd=self.workdir,
+                env=env,
+                start_new_session=True,  # its own process group: a timeout kills all of it
+            )
+        except OSError as exc:
+            os.close(to_child_w)
+            os.close(from_child_r)
+            raise SandboxError(f"could not start the sandbox process {command[:3]}: {exc}") from exc
+        finally:
+            os.close(to_child_r)
+            os.close(from_child_w)
+        self._live.append(self._proc)
+        self._to_child, self._from_child = to_child_w, from_child_r
+        os.set_blocking(self._to_child, False)
+        config = {
+            "workdir": str(self.workdir),
+            "deny_read": self.deny_read,
+            "proxies": sorted(self._proxies),
+            "max_batch": self.limits.max_batch,
+            "max_images": self.limits.max_images,
+            "max_image_side": self.limits.max_image_side,
+            "limits": {
+                "memory_bytes": int(self.limits.memory_mb * 2**20),
+                "file_bytes": int(self.limits.file_mb * 2**20),
+                "open_files": int(self.limits.open_files),
+            },
+        }
+        deadline = time.monotonic() + self.limits.start_seconds
+        try:
+            self._send(config, deadline)
+            ready = self._receive(deadline)
+            if ready.get("op") != "ready":
+                raise _BadMessage(f"expected ready, got {str(ready)[:80]}")
+        except (_ChildGone, _Timeout, _BadMessage) as exc:
+            self._kill()
+            why = {
+                _ChildGone: "it exited",
+                _Timeout: f"no answer within {self.limits.start_seconds:g} s",
+            }.get(type(exc), f"it sent {exc}")
+            raise SandboxError(
+                f"the sandbox process did not start ({why}); its output: {self._read_output()[-2000:]!r}"
+            ) from None
+
+    def _set_cpu_limit(self) -> None:
+        """RLIMIT_CPU counts a process's whole life; set the soft limit to what it has used plus one run's worth."""
+        if not hasattr(resource, "prlimit") or self._proc is None:
+            return
+        try:
+            with open(f"/proc/{self._proc.pid}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
+            used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+            _, hard = resource.prlimit(self._proc.pid, resource.RLIMIT_CPU)
+            soft = math.ceil(used + self.limits.cpu_seconds)
+            if hard != resource.RLIM_INFINITY:
+                soft = min(soft, hard)
+            resource.prlimit(self._proc.pid, resource.RLIMIT_CPU, (soft, hard))
+        except (OSError, ValueError, IndexError):
+            log.warning("could not set the sandbox's CPU limit; the wall-clock limit still applies", exc_info=True)
+
+    def _kill(self) -> None:
+        """Kill the child's process group, reap it and close the pipes (`_proc` becomes None)."""
+        if self._proc is not None:
+            _kill_group(self._proc)
+            self._live.remove(self._proc)
+            self._proc = None
+        for fd in (self._to_child, self._from_child):
+            if fd >= 0:
+                os.close(fd)
+        self._to_child = self._from_child = -1
+
+    def _send(self, message: dict[str, Any], deadline: float) -> None:
+        self._send_frame(encode_frame(message), deadline)
+
+    def _send_frame(self, frame: bytes, deadline: float) -> None:
+        data = memoryview(frame)
+        while data:
+            _, writable, _ = select.select([], [self._to_child], [], max(0.0, deadline - time.monotonic()))
+            if not writable:
+                raise _Timeout
+            try:
+                data = data[os.write(self._to_child, data) :]
+            except BlockingIOError:
+                continue
+            except BrokenPipeError as exc:
+                raise _ChildGone from exc
+
+    def _receive(self, deadline: float) -> dict[str, Any]:
+        (size,) = HEADER.unpack(self._read_exact(HEADER.size, deadline))
+        if size > self.limits.max_message_mb * (1 << 20):
+            raise _BadMessage(f"a message of {size:,} bytes")
+        try:
+            message = json.loads(self._read_exact(size, deadline))
+        except (ValueError, RecursionError) as exc:
+            raise _BadMessage("a message that is not JSON") from exc
+        if not isinstance(message, dict):
+            raise _BadMessage("a message that is not a JSON object")
+        return message
+
+    def _read_exact(self, size: int, deadline: float) -> bytes:
+        chunks, left = [], size
+        while left:
+            readable, _, _ = select.select([self._from_child], [], [], max(0.0, deadline - time.monotonic()))
+            if not readable:
+                raise _Timeout
+            chunk = os.read(self._from_child, min(left, 1 << 20))
+            if not chunk:
+                raise _ChildGone
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    if proc.returncode is None:  # once reaped, its pid (= process group id) may be reused
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        log.warning("sandbox process %d did not die after SIGKILL", proc.pid)
+
+
+def _release(base: Path, live: list[subprocess.Popen]) -> None:
+    """Finalizer: kill a child left running and delete the sandbox's directory."""
+    for proc in live:
+        _kill_group(proc)
+    shutil.rmtree(base, ignore_errors=True)
