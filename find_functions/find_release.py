@@ -21,9 +21,8 @@ import re
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
 
-from .layout import SCRIPT_NAMES, UNIT_TESTS, Suite, SuiteEntry, SuiteError
+from .layout import SCRIPT_NAMES, UNIT_TESTS, Suite, SuiteEntry, SuiteError, find_unit_tests
 from .spec import CATEGORIES, Category, MultipleChoiceItem
 
 FORMAT = "find-release"
@@ -37,37 +36,6 @@ VARIANT_OF_SCRIPT = {
     "corrupted_function_code.py": "corrupted",
     "load_mlp.py": "mlp",
 }
-
-
-def find_unit_tests(record: Any, category: Category) -> tuple[MultipleChoiceItem, ...]:
-    """Convert one FIND unit-test record `{name, test_vec, correct_inx}` (1-based) to items.
-
-    Entities: each test is `[w1, w2, w3]`; strings and relations: `[[in1, in2, in3], [out1, out2, out3]]`.
-    Raises ValueError naming what is wrong.
-    """
-    if not isinstance(record, dict):
-        raise ValueError(f"a unit-test record must be an object, got {type(record).__name__}")
-    vecs, correct = record.get("test_vec"), record.get("correct_inx")
-    if not isinstance(vecs, list) or not isinstance(correct, list):
-        raise ValueError("`test_vec` and `correct_inx` must both be lists")
-    if len(vecs) != len(correct):
-        raise ValueError(f"{len(vecs)} tests but {len(correct)} correct indices")
-    items = []
-    for k, (vec, inx) in enumerate(zip(vecs, correct)):
-        if isinstance(inx, bool) or not isinstance(inx, int) or not 1 <= inx <= 3:
-            raise ValueError(f"test {k}: correct_inx {inx!r} is not 1, 2 or 3 (FIND counts from 1)")
-        try:
-            if category == "neurons_entities":
-                items.append(MultipleChoiceItem(inputs=vec, correct=inx - 1))
-            else:
-                if not (isinstance(vec, list) and len(vec) == 2):
-                    raise ValueError("expected [[3 inputs], [3 outputs]]")
-                items.append(MultipleChoiceItem(inputs=vec[0], outputs=vec[1], correct=inx - 1))
-        except ValidationError as e:
-            raise ValueError(f"test {k}: {e.errors()[0]['msg']} ({e.errors()[0]['loc']})") from None
-        except ValueError as e:
-            raise ValueError(f"test {k}: {e}") from None
-    return tuple(items)
 
 
 def _read_json(path: Path) -> Any:

@@ -93,13 +93,34 @@ def _to_find_unit_tests(fn: SuiteFunction) -> dict[str, Any]:
     return {"name": fn.id, "test_vec": vec, "correct_inx": [item.correct + 1 for item in fn.unit_tests]}
 
 
-def _from_find_unit_tests(record: dict[str, Any]) -> tuple[MultipleChoiceItem, ...]:
+def find_unit_tests(record: Any, category: Category) -> tuple[MultipleChoiceItem, ...]:
+    """Convert one FIND unit-test record `{name, test_vec, correct_inx}` (1-based) to items.
+
+    Entities: each test is `[w1, w2, w3]`; strings and relations: `[[in1, in2, in3], [out1, out2, out3]]`.
+    Raises ValueError naming what is wrong.
+    """
+    if not isinstance(record, dict):
+        raise ValueError(f"a unit-test record must be an object, got {type(record).__name__}")
+    vecs, correct = record.get("test_vec"), record.get("correct_inx")
+    if not isinstance(vecs, list) or not isinstance(correct, list):
+        raise ValueError("`test_vec` and `correct_inx` must both be lists")
+    if len(vecs) != len(correct):
+        raise ValueError(f"{len(vecs)} tests but {len(correct)} correct indices")
     items = []
-    for vec, correct in zip(record["test_vec"], record["correct_inx"], strict=True):
-        if len(vec) == 2 and isinstance(vec[0], list):
-            items.append(MultipleChoiceItem(inputs=vec[0], outputs=vec[1], correct=correct - 1))
-        else:
-            items.append(MultipleChoiceItem(inputs=vec, correct=correct - 1))
+    for k, (vec, inx) in enumerate(zip(vecs, correct)):
+        if isinstance(inx, bool) or not isinstance(inx, int) or not 1 <= inx <= 3:
+            raise ValueError(f"test {k}: correct_inx {inx!r} is not 1, 2 or 3 (FIND counts from 1)")
+        try:
+            if category == "neurons_entities":
+                items.append(MultipleChoiceItem(inputs=vec, correct=inx - 1))
+            else:
+                if not (isinstance(vec, list) and len(vec) == 2):
+                    raise ValueError("expected [[3 inputs], [3 outputs]]")
+                items.append(MultipleChoiceItem(inputs=vec[0], outputs=vec[1], correct=inx - 1))
+        except ValidationError as e:
+            raise ValueError(f"test {k}: {e.errors()[0]['msg']} ({e.errors()[0]['loc']})") from None
+        except ValueError as e:
+            raise ValueError(f"test {k}: {e}") from None
     return tuple(items)
 
 
@@ -186,7 +207,7 @@ def load_suite(root: Path) -> Suite:
         unit_tests: dict[str, tuple[MultipleChoiceItem, ...]] = {}
         for record in _read_optional_json(cdir / UNIT_TESTS, problems) or []:
             try:
-                unit_tests[record["name"]] = _from_find_unit_tests(record)
+                unit_tests[record["name"]] = find_unit_tests(record, category)
             except (KeyError, TypeError, ValueError, ValidationError) as e:
                 problems.append(f"{cdir / UNIT_TESTS}: bad record {record.get('name', '?')!r}: {e}")
         for fdir in sorted(p for p in cdir.iterdir() if p.is_dir()):
