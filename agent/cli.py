@@ -5,6 +5,7 @@ each lazily so `aia --help` stays instant."""
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -17,7 +18,7 @@ app = typer.Typer(help="aia: an automated interpretability agent, benchmarked on
 suite_app = typer.Typer(help="Build and inspect suites of ground-truth functions.", no_args_is_help=True)
 app.add_typer(suite_app, name="suite")
 
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)  # tables stay whole in pipes and logs
 err = Console(stderr=True, soft_wrap=True)  # error lines stay whole: people grep them
 
 #: The backend `aia bench` uses when none is named. The built-in offline scientist (its own issue)
@@ -169,6 +170,31 @@ def score(run_dir: Path) -> None:
         raise _fail(str(e)) from None
     print_summary(summary, out)
 
+
+
+@app.command()
+def show(path: Annotated[Path, typer.Argument(help="RUN_DIR/<category>/<id> or a transcript.jsonl")]) -> None:
+    """Print an investigation's transcript: experiments, observations, hypotheses, the answer."""
+    from agent.transcript import render_transcript, transcript_path
+
+    target = transcript_path(path)
+    if not target.is_file():
+        raise _fail(f"no transcript at {target}")
+    render_transcript(target, console=out)
+
+
+@app.command()
+def units(model: Annotated[str, typer.Argument(help="minilm | smollm2 | gemma3-270m | a hub name or local path")]) -> None:
+    """List the unit addresses of a model (e.g. layer.3.mlp.neuron.0:1536)."""
+    from tools.models import load_model
+    from tools.units import list_units
+
+    try:
+        subject = load_model(model)
+    except (ValueError, FileNotFoundError, OSError) as e:
+        raise _fail(str(e)) from None
+    for line in list_units(subject):
+        out.print(line, highlight=False)
 
 
 if __name__ == "__main__":

@@ -90,7 +90,10 @@ def detect_tabulation(code: str) -> Tabulation:
         tree = ast.parse(code)
     except SyntaxError:
         return Tabulation(False)
-    literals = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Constant)
+    # integer exponents (x**3) are structure, not data
+    exponents = {id(n.right) for n in ast.walk(tree) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow)
+                 and isinstance(n.right, ast.Constant) and isinstance(n.right.value, int)}
+    literals = sum(1 for n in ast.walk(tree) if isinstance(n, ast.Constant) and id(n) not in exponents
                    and isinstance(n.value, (int, float)) and not isinstance(n.value, bool))
     if literals > MAX_LITERALS:
         return Tabulation(True, f"{literals} numeric literals (a closed form needs far fewer)")

@@ -74,21 +74,32 @@ def _fmt(v: Any) -> str:
     return str(v)
 
 
+def _calls(v: float | None) -> str:
+    return "-" if v is None else f"{v:g}"
+
+
 def print_summary(summary: dict[str, Any], console: Console | None = None) -> None:
     console = console or Console()
-    table = Table(title=f"aia bench · backend {summary['backend']}", show_lines=False)
-    for col in ("category", "variant", "n", "score", "find", "descr. MC", "judge ceil/floor",
-                "tabulated", "calls (median)", "tokens", "cost $", "errors"):
-        table.add_column(col, justify="left" if col in ("category", "variant") else "right")
+    groups = [g for c in summary["categories"].values() for g in [c, *c["by_variant"].values()]]
+    optional = {  # columns shown only when some row has a value
+        "find": "find", "description_mc": "descr. MC", "judge_ceiling": "judge ceil/floor",
+        "tabulated": "tabulated", "input_tokens": "tokens", "cost_usd": "cost $",
+    }
+    shown = [k for k in optional if any(g.get(k) for g in groups)]
+    table = Table(title=f"aia bench · backend {summary['backend']}")
+    for col in ["category", "variant", "n", "score", *[optional[k] for k in shown], "calls (median)", "errors"]:
+        table.add_column(col, justify="left" if col in ("category", "variant") else "right", no_wrap=True)
     for category, c in summary["categories"].items():
-        rows = [("all", c)] + list(c["by_variant"].items())
-        for i, (variant, g) in enumerate(rows):
-            judge = (f"{_fmt(g.get('judge_ceiling'))}/{_fmt(g.get('judge_floor'))}"
-                     if g.get("judge_ceiling") is not None else "-")
-            table.add_row(category if i == 0 else "", variant, str(g["n"]), _fmt(g["score"]), _fmt(g.get("find")),
-                          _fmt(g.get("description_mc")), judge, _fmt(g.get("tabulated")),
-                          _fmt(g["median_black_box_calls"]), str(g["input_tokens"] + g["output_tokens"]),
-                          _fmt(g["cost_usd"]), str(g["errors"]), style="bold" if i == 0 else None)
+        for i, (variant, g) in enumerate([("all", c), *c["by_variant"].items()]):
+            cells = {
+                "find": _fmt(g.get("find")), "description_mc": _fmt(g.get("description_mc")),
+                "judge_ceiling": f"{_fmt(g.get('judge_ceiling'))}/{_fmt(g.get('judge_floor'))}",
+                "tabulated": _fmt(g.get("tabulated")), "input_tokens": str(g["input_tokens"] + g["output_tokens"]),
+                "cost_usd": _fmt(g["cost_usd"]),
+            }
+            table.add_row(category if i == 0 else "", variant, str(g["n"]), _fmt(g["score"]),
+                          *[cells[k] for k in shown], _calls(g["median_black_box_calls"]), str(g["errors"]),
+                          style="bold" if i == 0 else None)
         table.add_section()
     console.print(table)
     console.print("score = strict score for numeric (held-out points, noise-free reference, tables get 0), "

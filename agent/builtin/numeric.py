@@ -166,10 +166,10 @@ def _bic(rss: float, n: int, k: int, y_scale: float) -> float:
 class NumericScientist:
     """One investigation of one numeric black box."""
 
-    def __init__(self, probe: Probe, seed: int = 0):
+    def __init__(self, probe: Probe, seed: int = 0, notebook: Notebook | None = None):
         self._probe = probe
         self.rng = np.random.default_rng(seed)
-        self.notes = Notebook()
+        self.notes = notebook or Notebook()
         self._noise_mean = 0.0  # subtracted from every observation once noise is characterised
         self._repeats = 1  # how many times each probe is asked (and averaged) once noise is found
         self._noise_var = 0.0  # variance left in an averaged observation
@@ -308,33 +308,42 @@ class NumericScientist:
         y_scale = float(np.sqrt(np.mean(y**2)))
         jumps = self._jumps(dx, dy)
         singles, combos = self._candidates(jumps, nan_left)
-        best: Fit | None = None
-        best_bic = math.inf
         total = max(float(np.sum(y**2)), len(y) * 1e-18)
+        fits: list[Fit] = []
         for group in (singles, combos):  # composites only when no single family fits exactly
             for label, feats in group:
                 solved = _lstsq(feats, x, y)
                 if solved is None:
                     continue
                 coef, rss = _round_coef(feats, *solved, x, y) if solved[1] < 1e-6 * total else solved
-                fit = Fit(label, feats, coef, rss, len(y))
-                bic = _bic(rss, len(y), fit.k, y_scale)
-                if bic < best_bic - 1e-9:
-                    best, best_bic = fit, bic
-            if best is not None and not noisy and best.rss < 1e-10 * total:
-                return best
-        if best is None:
-            best = Fit("constant", [ONE], np.array([float(np.mean(y))]), float(np.sum((y - np.mean(y)) ** 2)), len(y))
+                fits.append(Fit(label, feats, coef, rss, len(y)))
+            if not noisy and fits and min(f.rss for f in fits) < 1e-10 * total:
+                break
+        if not fits:
+            fits.append(Fit("constant", [ONE], np.array([float(np.mean(y))]),
+                            float(np.sum((y - np.mean(y)) ** 2)), len(y)))
+        best = self._select(fits, y_scale, total, noisy)
+        best_bic = _bic(best.rss, len(y), best.k, y_scale)
+        if not noisy and best.rss < 1e-10 * total:
+            return best
         rel = best.rss / max(float(np.sum(y**2)), len(y) * 1e-18)
         unexplained = noisy or rel > 1e-6
         if unexplained:
-            alternatives = [self._periodic(x, y, self._repeats), self._gaussian(x, y), self._rational(x, y)]
-            if noisy:
-                alternatives.append(self._rectangle_search(x, y))
-            for alt in alternatives:
-                if alt is not None and _bic(alt.rss, len(y), alt.k, y_scale) < best_bic:
-                    best, best_bic = alt, _bic(alt.rss, len(y), alt.k, y_scale)
+            alternatives = [self._periodic(x, y, self._repeats), self._gaussian(x, y), self._rational(x, y),
+                            self._rectangle_search(x, y)]
+            best = self._select([best] + [a for a in alternatives if a is not None], y_scale, total, noisy)
         return best
+
+    @staticmethod
+    def _select(fits: list[Fit], y_scale: float, total: float, noisy: bool) -> Fit:
+        """Exact fits, or noisy data: BIC. A deterministic function that no family fits exactly (an
+        MLP's approximation of one, say): the simplest model nearly as good as the best, since
+        extra terms then fit the approximation error, not the function."""
+        best_rss = min(f.rss for f in fits)
+        if noisy or best_rss < 1e-10 * total:
+            return min(fits, key=lambda f: _bic(f.rss, f.n, f.k, y_scale))
+        good = [f for f in fits if f.rss <= max(1.5 * best_rss, 1e-3 * total)]
+        return min(good, key=lambda f: (f.k, f.rss))
 
     @staticmethod
     def _rectangle_search(x: np.ndarray, y: np.ndarray) -> Fit | None:
@@ -612,5 +621,5 @@ def _family_phrase(label: str) -> str:
             }.get(label, f"a {label.replace('polynomial', 'polynomial of degree ')} function")
 
 
-def investigate_numeric(probe: Probe, seed: int = 0) -> Findings:
-    return NumericScientist(probe, seed).run()
+def investigate_numeric(probe: Probe, seed: int = 0, notebook: Notebook | None = None) -> Findings:
+    return NumericScientist(probe, seed, notebook).run()
