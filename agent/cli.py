@@ -140,6 +140,8 @@ def bench(
     workers: Annotated[int, typer.Option(help="investigations in parallel (processes)")] = 1,
     seed: Annotated[int, typer.Option(help="investigation seed (recorded)")] = 0,
     max_rounds: Annotated[int, typer.Option(help="round cap per investigation")] = 20,
+    judge: Annotated[str, typer.Option(help="multiple-choice judge: auto (the backend's LLM if it is one, "
+                                            "else offline) | offline | an LLM backend spec")] = "auto",
 ) -> None:
     """Investigate and score suite functions; results stream to RUN_DIR/results.jsonl."""
     from find_functions.layout import SuiteError
@@ -149,7 +151,7 @@ def bench(
     if workers < 1:
         raise _fail("--workers must be >= 1")
     cfg = BenchConfig(suite=suite, backend=backend, out=out_dir, categories=category, ids=ids, limit=limit,
-                      workers=workers, seed=seed, max_rounds=max_rounds)
+                      workers=workers, seed=seed, max_rounds=max_rounds, judge=judge)
     try:
         summary = run_bench(cfg, console=err)
     except (RunError, SuiteError, FileNotFoundError) as e:

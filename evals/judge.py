@@ -84,6 +84,31 @@ class LLMJudge:
         return int(match.group(1)) - 1 if match else chance_choice(description, item)
 
 
+LLM_BACKENDS = ("openai:", "anthropic:", "openai-compatible:", "local:")
+
+
+def make_judge(spec: str, backend: str | None = None) -> Judge:
+    """`offline`, an LLM backend spec, or `auto`: the run's own LLM when it has one, else offline."""
+    if spec == "auto":
+        spec = backend if backend and backend.startswith(LLM_BACKENDS) else "offline"
+    if spec == "offline":
+        return OfflineJudge()
+    if not spec.startswith(LLM_BACKENDS):
+        raise ValueError(f"--judge {spec!r}: expected offline, auto, or an LLM backend ({', '.join(LLM_BACKENDS)}...)")
+    from agent.backends import make_policy
+    from agent.backends.base import UserMessage
+    from agent.tools_registry import ToolRegistry
+
+    policy = make_policy(spec)
+    no_tools = ToolRegistry([])
+    system = render("judge_system.j2")
+
+    def complete(prompt: str) -> str:
+        return policy.next_turn(system, [UserMessage(text=prompt)], no_tools).text
+
+    return LLMJudge(complete, name=spec)
+
+
 def multiple_choice_accuracy(judge: Judge, category: Category, description: str,
                              items: Sequence[MultipleChoiceItem]) -> float:
     if not items:

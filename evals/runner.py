@@ -32,7 +32,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from agent.task import Backend, Task, TaskKind
 from find_functions.layout import Suite, SuiteEntry
 
-from .judge import OfflineJudge, multiple_choice_accuracy
+from .judge import make_judge, multiple_choice_accuracy
 from .scoring import ScoringContext, score_answer
 from .suites import open_suite, serve
 
@@ -59,7 +59,7 @@ class BenchConfig:
     workers: int = 1
     seed: int = 0
     max_rounds: int = 20
-    judge: str = "offline"
+    judge: str = "auto"  # offline | auto (the run's LLM, if it uses one) | an LLM backend spec
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,9 +129,16 @@ class _Worker:
         self.cfg = cfg
         self.suite = open_suite(cfg.suite)
         self.entries = {e.key: e for e in self.suite.entries}
-        self.backend = build_backend(cfg.backend, self.suite)
-        self.judge = OfflineJudge()
+        self._backend: Backend | None = None
+        self.judge = make_judge(cfg.judge, cfg.backend)
         self.scoring_seed = scoring_seed
+
+    @property
+    def backend(self) -> Backend:
+        """Built on first use, so re-scoring needs no API key."""
+        if self._backend is None:
+            self._backend = build_backend(self.cfg.backend, self.suite)
+        return self._backend
 
     def run(self, key: str) -> dict[str, Any]:
         entry = self.entries[key]
@@ -286,7 +293,8 @@ def rescore(run_dir: Path, console: Console | None = None) -> dict[str, Any]:
         raise RunError(f"{run_dir} is not a run directory ({RUN_META} is missing)")
     meta = json.loads(meta_path.read_text())
     rows = read_results(run_dir / RESULTS)
-    cfg = BenchConfig(suite=meta["suite"], backend="null", out=run_dir, seed=meta["seed"])
+    cfg = BenchConfig(suite=meta["suite"], backend=meta["backend"], out=run_dir, seed=meta["seed"],
+                      judge=meta.get("judge", "auto"))
     worker = _Worker(cfg, meta["scoring_seed"])
     tmp = run_dir / (RESULTS + ".rescoring")
     tmp.unlink(missing_ok=True)

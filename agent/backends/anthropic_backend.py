@@ -66,9 +66,10 @@ class AnthropicPolicy:
             "model": self.model,
             "system": [{"type": "text", "text": system, "cache_control": _CACHE}],
             "messages": self.messages(history),
-            "tools": schemas,
             "max_tokens": self.max_output_tokens,
         }
+        if schemas:  # a judge call offers no tools
+            request["tools"] = schemas
         if self.temperature is not None:
             request["temperature"] = self.temperature
         retries: list[dict] = []

@@ -72,7 +72,8 @@ class OpenAIPolicy:
         request: dict = {"model": self.model}
         if self.native_tools:
             request["messages"] = self.messages(system, history)
-            request["tools"] = tools.openai_schemas()
+            if tools.names():  # the API rejects an empty tool list (a judge call offers no tools)
+                request["tools"] = tools.openai_schemas()
         else:
             request["messages"] = chat_messages(system, history)
         # Reasoning models reject max_tokens on api.openai.com; many compatible servers only know max_tokens.
