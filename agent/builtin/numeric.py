@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -144,16 +145,42 @@ def _lstsq(features: list[Feature], x: np.ndarray, y: np.ndarray) -> tuple[np.nd
     return coef, rss
 
 
-def _round_coef(features: list[Feature], coef: np.ndarray, rss: float, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float]:
-    """FIND's parameters are mostly one decimal: keep the rounded coefficients if they fit as well."""
+def _round_coef(features: list[Feature], coef: np.ndarray, rss: float, x: np.ndarray, y: np.ndarray,
+                noisy: bool) -> tuple[np.ndarray, float]:
+    """FIND's parameters are mostly one decimal: keep the rounded coefficients if they fit as well
+    (for noisy data: if rounding costs less than 1% of the residual, i.e. it is within the noise)."""
+    if not noisy and rss > 1e-6 * float(np.sum(y**2)):
+        return coef, rss
     cols = np.column_stack([f.fn(x) for f in features])
-    tol = max(rss * 1.5, 1e-18 * float(np.sum(y**2)) + 1e-12)
+    tol = rss * 1.01 if noisy else max(rss * 1.5, 1e-18 * float(np.sum(y**2)) + 1e-12)
     for digits in (0, 1, 2):
         rounded = np.round(coef, digits)
         rss_r = float(np.sum((cols @ rounded - y) ** 2))
         if rss_r <= tol + 1e-9 * float(np.sum(y**2)):
             return rounded, rss_r
     return coef, rss
+
+
+def _on_data(fit: Fit, x: np.ndarray, y: np.ndarray) -> Fit:
+    """The same model with its residual measured on (x, y), so that models fitted on different
+    probes are compared on the same data."""
+    if fit.features:
+        with np.errstate(all="ignore"):
+            pred = fit.predict(x)
+    else:
+        fn = eval(compile(f"lambda x: {fit.code_expr}", "<model>", "eval"), {"math": math})  # our own formula
+        pred = np.array([_safe(fn, v) for v in x])
+    with np.errstate(all="ignore"):
+        rss = float(np.sum((pred - y) ** 2))
+    return Fit(fit.label, fit.features, fit.coef, rss if math.isfinite(rss) else math.inf, len(y),
+               fit.extra_params, fit.prose, fit.code_expr)
+
+
+def _safe(fn: Callable[[float], float], v: float) -> float:
+    try:
+        return float(fn(float(v)))
+    except (ArithmeticError, ValueError):
+        return math.nan
 
 
 def _bic(rss: float, n: int, k: int, y_scale: float) -> float:
@@ -189,7 +216,8 @@ class NumericScientist:
         y1 = self.call(xs, "coarse probe of [-128, 128]")
         y2 = self.call(xs, "the same inputs again: does the output repeat?")
         both = np.isfinite(y1) & np.isfinite(y2)
-        varies = both & (np.abs(y1 - y2) > 1e-9 * (1 + np.abs(y1)))
+        # a deterministic function repeats itself bit for bit: any difference is real
+        varies = both & (np.abs(y1 - y2) > 1e-12 * (1 + np.abs(y1)))
         frac = varies.sum() / max(both.sum(), 1)
         noise_kind, noise_mean, interval, const = None, 0.0, None, None
         h_det = self.hypothesis("f is deterministic (the same input gives the same output)")
@@ -197,7 +225,7 @@ class NumericScientist:
         # corruption changes one contiguous block of inputs; noise changes inputs all over (a
         # Poisson draw repeats itself 31% of the time, so "all over" is not "everywhere")
         contiguous = len(idx) > 0 and varies[idx[0]:idx[-1] + 1].mean() > 0.97
-        if frac < 0.02:
+        if not varies.any():
             self.settle(h_det, "supported", f"{both.sum()} inputs asked twice gave identical outputs")
             y = y1
         elif contiguous and frac < 0.97:
@@ -285,7 +313,7 @@ class NumericScientist:
         for _ in range(14):
             mid = (a + b) / 2
             r = self.call([mid, mid, mid], "bisect the edge of the non-repeating region")
-            if np.nanmax(r) - np.nanmin(r) > 1e-9 * (1 + abs(np.nanmean(r))):
+            if np.nanmax(r) - np.nanmin(r) > 1e-12 * (1 + abs(np.nanmean(r))):
                 b = mid
             else:
                 a = mid
@@ -315,7 +343,7 @@ class NumericScientist:
                 solved = _lstsq(feats, x, y)
                 if solved is None:
                     continue
-                coef, rss = _round_coef(feats, *solved, x, y) if solved[1] < 1e-6 * total else solved
+                coef, rss = _round_coef(feats, *solved, x, y, noisy)
                 fits.append(Fit(label, feats, coef, rss, len(y)))
             if not noisy and fits and min(f.rss for f in fits) < 1e-10 * total:
                 break
@@ -329,9 +357,10 @@ class NumericScientist:
         rel = best.rss / max(float(np.sum(y**2)), len(y) * 1e-18)
         unexplained = noisy or rel > 1e-6
         if unexplained:
-            alternatives = [self._periodic(x, y, self._repeats), self._gaussian(x, y), self._rational(x, y),
+            alternatives = [*self._periodic(x, y, self._repeats), self._gaussian(x, y), self._rational(x, y),
                             self._rectangle_search(x, y)]
-            best = self._select([best] + [a for a in alternatives if a is not None], y_scale, total, noisy)
+            scored = [_on_data(a, x, y) for a in alternatives if a is not None]
+            best = self._select([best] + [a for a in scored if math.isfinite(a.rss)], y_scale, total, noisy)
         return best
 
     @staticmethod
@@ -450,7 +479,7 @@ class NumericScientist:
                     return f
         return None
 
-    def _periodic(self, x: np.ndarray, y: np.ndarray, repeats: int = 1) -> Fit | None:
+    def _periodic(self, x: np.ndarray, y: np.ndarray, repeats: int = 1) -> list[Fit]:
         """a*sin(w*x + p) + d or a*tanh(w*(x - c)) + d, from a very dense window.
 
         The frequency is found by a grid search (a linear fit of sin, cos and a constant for each
@@ -463,7 +492,7 @@ class NumericScientist:
         ok = np.isfinite(ys)
         xs, ys = xs[ok], ys[ok]
         if len(xs) < 50:
-            return None
+            return []
         best_w, best_rss = None, math.inf
         for w in 2 * math.pi / np.geomspace(0.08, 16.0, 1500):
             cols = np.column_stack([np.sin(w * xs), np.cos(w * xs), np.ones_like(xs)])
@@ -492,7 +521,20 @@ class NumericScientist:
             rss = float(np.sum(res.fun**2))
             if best is None or rss < best.rss:
                 best = self._nonlinear_fit(kind, res.x, rss, len(ally))
-        return best
+                params = res.x
+        if best is None:
+            return []
+        fits = [best]
+        if best.label == "sin":  # a square wave has the sine's period and phase: try it too
+            a, w, phase = params[0], params[1], params[2]
+            if a < 0:
+                phase += math.pi
+            period, shift = round(2 * math.pi / abs(w), 2), round(float(-phase / w), 2)
+            feats = [square_wave(period, shift), ONE]
+            solved = _lstsq(feats, allx, ally)
+            if solved is not None:
+                fits.append(Fit("square_wave", feats, solved[0], solved[1], len(ally), extra_params=2))
+        return fits
 
     @staticmethod
     def _nonlinear_fit(kind: str, p: np.ndarray, rss: float, n: int) -> Fit:
@@ -622,4 +664,6 @@ def _family_phrase(label: str) -> str:
 
 
 def investigate_numeric(probe: Probe, seed: int = 0, notebook: Notebook | None = None) -> Findings:
-    return NumericScientist(probe, seed, notebook).run()
+    with warnings.catch_warnings():  # all-NaN slices (undefined regions) are expected, not news
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return NumericScientist(probe, seed, notebook).run()
