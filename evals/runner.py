@@ -34,7 +34,7 @@ from find_functions.layout import Suite, SuiteEntry
 
 from .judge import make_judge, multiple_choice_accuracy
 from .scoring import ScoringContext, score_answer
-from .suites import open_suite, serve
+from .suites import FIND_PREFIX, open_suite, serve
 
 RESULTS = "results.jsonl"
 RUN_META = "run.json"
@@ -198,7 +198,7 @@ def _run_in_process(key: str) -> dict[str, Any]:
 def _start_or_resume(cfg: BenchConfig, suite: Suite) -> dict[str, Any]:
     cfg.out.mkdir(parents=True, exist_ok=True)
     meta_path = cfg.out / RUN_META
-    identity = {"suite": str(suite.root), "backend": cfg.backend, "seed": cfg.seed, "max_rounds": cfg.max_rounds,
+    identity = {"suite": cfg.suite, "backend": cfg.backend, "seed": cfg.seed, "max_rounds": cfg.max_rounds,
                 "judge": cfg.judge}
     if meta_path.exists():
         meta = json.loads(meta_path.read_text())
@@ -239,7 +239,10 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
     suite = open_suite(cfg.suite)
     for problem in suite.problems:
         console.print(f"[yellow]skipped:[/] {problem}")
-    cfg.suite = str(suite.root)
+    # a stable name for the resume check and the worker processes ("default" resolves to a path)
+    cfg.suite = f"{FIND_PREFIX}{suite.root}" if cfg.suite.startswith(FIND_PREFIX) else str(suite.root)
+    if cfg.backend == "oracle" and any(e.ground_truth is None for e in select(cfg, suite)):
+        raise RunError(f"the oracle answers with ground truth, and {suite.root} has none (a directory of scripts)")
     meta = _start_or_resume(cfg, suite)
     results_path = cfg.out / RESULTS
     done = {r["key"] for r in read_results(results_path, repair=True)}

@@ -86,3 +86,27 @@ def test_kill_9_mid_run_then_resume(tiny_suite: Path, tmp_path: Path) -> None:
     after = read_results(out / "results.jsonl")
     assert [r["key"] for r in after[: len(before)]] == [r["key"] for r in before]
     assert sorted(r["key"] for r in after) == sorted({r["key"] for r in after}) and len(after) == 4
+
+
+def test_a_directory_of_find_scripts_alone_can_be_benchmarked(tiny_suite: Path, tmp_path: Path) -> None:
+    """Official FIND layout: scripts (no ground truth); numeric code is scored against the script
+    itself (noise averaged out for the strict score), strings against the unit tests."""
+    import shutil
+
+    release = tmp_path / "release"
+    for category in ("numeric", "strings"):
+        for fdir in (tiny_suite / category).iterdir():
+            if fdir.is_dir():
+                (release / category / fdir.name).mkdir(parents=True)
+                for script in fdir.glob("*.py"):
+                    shutil.copy(script, release / category / fdir.name / script.name)
+    shutil.copy(tiny_suite / "numeric" / "func_name_dict.json", release / "numeric")
+    shutil.copy(tiny_suite / "strings" / "unit_test_data.json", release / "strings")
+    out = tmp_path / "run"
+    _run(Path(f"find:{release}"), out, "py:tests.backends_for_tests:SlowLinearBackend")
+    rows = {r["key"]: r for r in read_results(out / "results.jsonl")}
+    assert rows["numeric/f00000"]["score"] == 1.0 and rows["numeric/f00000"]["scores"]["find"] == 1.0
+    assert rows["numeric/f00001"]["score"] == 0.0  # x^2 + noise is not linear
+    assert rows["strings/f00000"]["score"] == 0.0 and "error" in rows["strings/f00000"]
+    with pytest.raises(RunError, match="ground truth"):
+        _run(Path(f"find:{release}"), tmp_path / "oracle", "oracle")
