@@ -200,6 +200,7 @@ class NumericScientist:
         self._noise_mean = 0.0  # subtracted from every observation once noise is characterised
         self._repeats = 1  # how many times each probe is asked (and averaged) once noise is found
         self._noise_var = 0.0  # variance left in an averaged observation
+        self._interval: tuple[float, float] | None = None  # the corrupted interval, once found
         self.hypothesis = self.notes.propose
         self.settle = self.notes.settle
 
@@ -232,6 +233,7 @@ class NumericScientist:
             self.settle(h_det, "refuted", f"only {varies.sum()} of {both.sum()} repeated inputs changed, "
                                           f"all in [{xs[varies].min():.1f}, {xs[varies].max():.1f}]")
             interval, const = self._corrupted_interval(xs, y1, y2, varies)
+            self._interval = interval
             y = y1
         else:
             self.settle(h_det, "refuted", f"{varies.sum()} of {both.sum()} repeated inputs changed, "
@@ -486,8 +488,12 @@ class NumericScientist:
         candidate frequency), then every parameter is refined by nonlinear least squares."""
         from scipy.optimize import least_squares
 
-        xs = np.round(np.arange(0.0, 13.0, 0.01) + 0.0037, 6)
-        ys = np.nanmean([self.call(xs, "very dense window [0, 13] to measure a period")
+        start = 0.0
+        if self._interval is not None:  # the window must lie where the function repeats itself
+            lo, hi = self._interval
+            start = next((c for c in sorted(np.arange(-128.0, 115.0, 1.0), key=abs) if c + 13 < lo or c > hi), 0.0)
+        xs = np.round(np.arange(start, start + 13.0, 0.01) + 0.0037, 6)
+        ys = np.nanmean([self.call(xs, f"very dense window [{start:g}, {start + 13:g}] to measure a period")
                          for _ in range(repeats)], axis=0) - self._noise_mean
         ok = np.isfinite(ys)
         xs, ys = xs[ok], ys[ok]
