@@ -5,6 +5,7 @@ each lazily so `aia --help` stays instant."""
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -137,7 +138,7 @@ def bench(
     category: Annotated[Optional[list[str]], typer.Option(help=CATEGORY_HELP)] = None,
     limit: Annotated[Optional[int], typer.Option(help="at most N functions per category")] = None,
     ids: Annotated[Optional[list[str]], typer.Option(help="only these functions (fNNNNN or CATEGORY/fNNNNN)")] = None,
-    workers: Annotated[int, typer.Option(help="investigations in parallel (processes)")] = 1,
+    workers: Annotated[int, typer.Option(help="investigations in parallel (processes); default: the CPU count, at most 8")] = 0,
     seed: Annotated[int, typer.Option(help="investigation seed (recorded)")] = 0,
     max_rounds: Annotated[int, typer.Option(help="round cap per investigation")] = 20,
     judge: Annotated[str, typer.Option(help="multiple-choice judge: auto (the backend's LLM if it is one, "
@@ -148,8 +149,9 @@ def bench(
     from evals.runner import BenchConfig, RunError, run_bench
     from evals.summary import print_summary
 
-    if workers < 1:
-        raise _fail("--workers must be >= 1")
+    if workers < 0:
+        raise _fail("--workers must be >= 1 (or 0 for one per CPU)")
+    workers = workers or min(8, os.cpu_count() or 1)
     cfg = BenchConfig(suite=suite, backend=backend, out=out_dir, categories=category, ids=ids, limit=limit,
                       workers=workers, seed=seed, max_rounds=max_rounds, judge=judge)
     try:
@@ -183,6 +185,19 @@ def show(path: Annotated[Path, typer.Argument(help="RUN_DIR/<category>/<id> or a
     if not target.is_file():
         raise _fail(f"no transcript at {target}")
     render_transcript(target, console=out)
+
+
+@app.command()
+def report(run_dir: Annotated[Path, typer.Argument(help="a run directory written by `aia bench`")],
+           out_dir: Annotated[Optional[Path], typer.Option("--out", help="default RUN_DIR/report")] = None) -> None:
+    """Write a static HTML report of a run (opens offline from file://)."""
+    from evals.report import ReportError, build_report
+
+    try:
+        index = build_report(run_dir, out_dir)
+    except ReportError as e:
+        raise _fail(str(e)) from None
+    out.print(f"report: {index}")
 
 
 @app.command()

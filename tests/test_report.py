@@ -1,0 +1,301 @@
+"""`aia report`: the HTML report of a run, checked as a DOM and in a real headless browser.
+
+The run is real (the tiny hand-written suite, oracle backend); one investigation gets a
+synthetic transcript (hypotheses, a long observation, an image) and one a failed
+investigation, and one answer is hostile (markup in its description and code), so the
+report is exercised on what real runs contain.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from evals.report import (
+    CLIP_CHARS,
+    MARKER,
+    ExemplarView,
+    InvestigationView,
+    ReportError,
+    build_report,
+    exemplar_views,
+    render_investigation,
+    shade_tokens,
+)
+from evals.runner import BenchConfig, read_results, run_bench
+from find_functions.layout import write_suite
+
+from .conftest import tiny_functions
+
+HOSTILE = 'reverses <script>alert("x")</script> & <b>bold</b>'
+HOSTILE_CODE = 'def function(x):\n    return "</pre><script>alert(1)</script>"\n'
+LONG_OBSERVATION = "f(1) = 2, " * 600
+
+
+class DOM(HTMLParser):
+    """Just enough of a DOM for assertions: start tags with attributes, and the text."""
+
+    def __init__(self, html: str):
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.chunks: list[str] = []
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, dict(attrs)))
+
+    def handle_data(self, data: str) -> None:
+        self.chunks.append(data)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.chunks)
+
+    def find(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
+        return [a for t, a in self.tags if t == tag and all(a.get(k.rstrip("_")) == v for k, v in attrs.items())]
+
+
+def _png(color: tuple[int, int, int]) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 20), color).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _synthetic_transcript(log_dir: Path) -> None:
+    """An investigation as the agent loop writes it: rounds, tool calls, a ledger that moves, an image."""
+    (log_dir / "images").mkdir(parents=True, exist_ok=True)
+    (log_dir / "images" / "0001.png").write_bytes(_png((200, 30, 30)))
+    h1 = {"id": "H1", "statement": "f is linear", "status": "open", "history": [[1, "open", ""]]}
+    h1_ok = h1 | {"status": "supported", "history": [[1, "open", ""], [2, "supported", "f(0)=1, f(1)=3, f(2)=5"]]}
+    h2 = {"id": "H2", "statement": "f is quadratic", "status": "refuted", "history": [[2, "refuted", "second differences are 0"]]}
+    events = [
+        {"type": "start", "t": 0.0, "task_id": "numeric/f00000", "kind": "numeric", "backend": "openai:test", "max_rounds": 5},
+        {"type": "system", "t": 0.0, "text": "You are an interpretability agent.\n" * 40},
+        {"type": "user", "t": 0.0, "text": "Find out what f does."},
+        {"type": "assistant", "t": 0.5, "round": 1, "text": "Probe a few points.",
+         "usage": {"input_tokens": 120, "output_tokens": 30},
+         "tool_calls": [{"id": "c1", "name": "call_function", "arguments": {"inputs": [0, 1, 2]}}]},
+        {"type": "tool_result", "t": 0.6, "round": 1, "name": "call_function", "text": LONG_OBSERVATION, "is_error": False,
+         "images": []},
+        {"type": "hypotheses", "t": 0.7, "round": 1, "ledger": {"H1": h1}},
+        {"type": "retry", "t": 0.8, "attempt": 1, "error": "RateLimitError", "wait": 2.0},
+        {"type": "compaction", "t": 0.9, "dropped": 3},
+        {"type": "assistant", "t": 1.0, "round": 2, "text": "Plot it.",
+         "tool_calls": [{"id": "c2", "name": "plot", "arguments": {"low": -5, "high": 5}}]},
+        {"type": "tool_result", "t": 1.2, "round": 2, "name": "plot", "text": "a straight line", "is_error": False,
+         "images": ["images/0001.png", "../../../etc/passwd", "images/missing.png"]},
+        {"type": "tool_result", "t": 1.3, "round": 2, "name": "run_python", "text": "NameError: y", "is_error": True},
+        {"type": "hypotheses", "t": 1.4, "round": 2, "ledger": {"H1": h1_ok, "H2": h2}},
+        {"type": "end", "t": 1.5, "stop_reason": "submitted", "rounds": 2, "black_box_calls": 3,
+         "answer": {"description": "2x+1"}, "usage": {}},
+    ]
+    with open(log_dir / "transcript.jsonl", "w") as fh:
+        fh.writelines(json.dumps(e) + "\n" for e in events)
+        fh.write('{"type": "assistant", "t": 2.0, "te')  # torn last line (a killed run): ignored
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("report")
+    suite = write_suite(tiny_functions(), root / "suite", {"seed": 0})
+    out = root / "run"
+    run_bench(BenchConfig(suite=str(suite), backend="oracle", out=out))
+    rows = read_results(out / "results.jsonl")
+    for row in rows:
+        if row["key"] == "numeric/f00001":
+            row["answer"] |= {"description": HOSTILE, "code": HOSTILE_CODE, "label": "<i>lbl</i>"}
+        if row["key"] == "numeric/f00002":  # as the runner records a crashed investigation
+            for k in ("answer", "usage", "rounds"):
+                row.pop(k)
+            row |= {"error": "investigation failed: RuntimeError: <boom>", "score": 0.0, "scores": {}}
+    (out / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    _synthetic_transcript(out / "numeric" / "f00000")
+    build_report(out)
+    return out
+
+
+def _page(run_dir: Path, key: str) -> str:
+    return (run_dir / "report" / f"{key}.html").read_text()
+
+
+def test_files_and_index(run_dir: Path) -> None:
+    report = run_dir / "report"
+    assert (report / MARKER).is_file()
+    keys = [r["key"] for r in read_results(run_dir / "results.jsonl")]
+    assert sorted(str(p.relative_to(report).with_suffix("")) for p in report.rglob("*.html")) == sorted(keys + ["index"])
+    dom = DOM((report / "index.html").read_text())
+    assert dom.find("table", class_="summary"), "the summary table is missing"
+    links = [a["href"] for a in dom.find("a") if a.get("href")]
+    assert sorted(links) == sorted(f"{k}.html" for k in keys)
+    assert all((report / href).is_file() for href in links)
+    for text in ("backend", "oracle", "numeric", "strings", "noised", "atomic", "judge ceil / floor", "FIND"):
+        assert text in dom.text, text
+    assert len(dom.find("tr", **{"data-err": "1"})) == 1  # the crashed investigation is flagged
+
+
+def test_investigation_page_shows_ledger_transcript_and_image(run_dir: Path) -> None:
+    page = _page(run_dir, "numeric/f00000")
+    dom = DOM(page)
+    assert "f is linear" in dom.text and "f is quadratic" in dom.text
+    assert "round 1" in dom.text and "round 2" in dom.text
+    assert "evidence: f(0)=1, f(1)=3, f(2)=5" in dom.text and "second differences are 0" in dom.text
+    badges = {a.get("class") for a in dom.find("span") if (a.get("class") or "").startswith("badge ")}
+    assert {"badge supported", "badge refuted", "badge open"} <= badges
+    # the image is copied beside the page; paths that leave the log dir, or do not exist, are dropped
+    srcs = [a["src"] for a in dom.find("img")]
+    assert srcs == ["f00000/images/0001.png"]
+    assert (run_dir / "report" / "numeric" / srcs[0]).read_bytes()[:4] == b"\x89PNG"
+    # long observations are clipped and collapsed; the system prompt is collapsed
+    assert LONG_OBSERVATION[:CLIP_CHARS + 1] not in page and f"{len(LONG_OBSERVATION) - CLIP_CHARS} more characters" in page
+    assert len(dom.find("details")) >= 2
+    assert "call_function" in dom.text and "NameError: y" in dom.text
+    assert dom.find("div", class_="step error") and dom.find("div", class_="step hypotheses")
+    assert "120 in / 30 out tokens" in dom.text
+    assert "attempt 1 failed (RateLimitError)" in dom.text and '{"dropped": 3}' in dom.text  # unknown events still show
+    for text in ("FIND's own numeric protocol", "black-box calls", "stop reason", "submitted"):
+        assert text in dom.text, text
+
+
+def test_untrusted_text_is_escaped(run_dir: Path) -> None:
+    page = _page(run_dir, "numeric/f00001")
+    dom = DOM(page)
+    assert not dom.find("script") and not dom.find("b") and not dom.find("i")
+    assert HOSTILE in dom.text and "<i>lbl</i>" in dom.text
+    assert '"</pre><script>alert(1)</script>"' in dom.text  # the code, highlighted but intact as text
+    index = DOM((run_dir / "report" / "index.html").read_text())
+    assert len(index.find("script")) == 1  # only the report's own sorting/filtering script
+
+
+def test_failed_investigation_and_missing_transcript(run_dir: Path) -> None:
+    dom = DOM(_page(run_dir, "numeric/f00002"))
+    assert dom.find("section", id="error")
+    assert "investigation failed: RuntimeError: <boom>" in dom.text
+    assert "No answer was recorded." in dom.text
+    oracle = DOM(_page(run_dir, "strings/f00000"))
+    assert "No transcript" in oracle.text and "reverse the string" in oracle.text
+    assert "judge's accuracy with the ground-truth description" in oracle.text
+
+
+def test_rebuild_replaces_and_bad_input_is_refused(run_dir: Path, tmp_path: Path) -> None:
+    stale = run_dir / "report" / "numeric" / "stale.html"
+    stale.write_text("old")
+    assert build_report(run_dir) == run_dir / "report" / "index.html"
+    assert not stale.exists()
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("keep me")
+    with pytest.raises(ReportError, match="not an aia report"):
+        build_report(run_dir, foreign)
+    assert (foreign / "notes.txt").read_text() == "keep me"
+    with pytest.raises(ReportError, match="run.json is missing"):
+        build_report(tmp_path)
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    shutil.copy(run_dir / "run.json", bad / "run.json")
+    (bad / "results.jsonl").write_text(json.dumps({"key": "x", "id": "../../x", "category": "numeric"}) + "\n")
+    with pytest.raises(ReportError, match="cannot name a report page"):
+        build_report(bad)
+
+
+def test_a_run_without_results_yet(run_dir: Path, tmp_path: Path) -> None:
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    shutil.copy(run_dir / "run.json", fresh / "run.json")
+    index = build_report(fresh, tmp_path / "elsewhere" / "report")
+    assert index == tmp_path / "elsewhere" / "report" / "index.html"
+    dom = DOM(index.read_text())
+    assert "No results yet." in dom.text and "0 shown" in dom.text
+
+
+def test_shade_tokens_and_exemplar_macro() -> None:
+    shades = shade_tokens([["the", 0.0], [" cat", 2.0], [" sat", -1.0]])
+    assert [s.style for s in shades] == ["background:rgba(220,60,30,0.00)", "background:rgba(220,60,30,1.00)",
+                                         "background:rgba(40,90,220,0.50)"]
+    assert shade_tokens([["a", 1.0]], scale=4.0)[0].style.endswith("0.25)")
+    with pytest.raises(ValueError, match="not a number"):
+        shade_tokens([["a", "high"]])
+    with pytest.raises(ValueError, match="expected \\[token, activation\\]"):
+        shade_tokens([["a"]])
+    views = exemplar_views([[["<b>", 1.0], ["x", 0.5]], {"caption": "random", "tokens": [["y", 4.0]]}])
+    assert views[0].tokens[0].style.endswith("0.25)")  # one scale (4.0) shared by all exemplars
+    view = InvestigationView(key="units/l3.n7", variant=None, answer={"description": "cats"},
+                             exemplars=views + [ExemplarView("empty", [])])
+    dom = DOM(render_investigation(view, title="layer 3, neuron 7"))
+    spans = dom.find("span", class_="tok")
+    assert [s["title"] for s in spans] == ["1", "0.5", "4"]
+    assert spans[0]["style"] == "background:rgba(220,60,30,0.25)"
+    assert "<b>" in dom.text and not dom.find("b")
+    assert "layer 3, neuron 7" in dom.text
+
+
+def _chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+#: A test page that drives the index's script inside an iframe and writes what it saw into its own DOM.
+HARNESS = """<!doctype html><html><body><iframe id="f" src="%s"></iframe><pre id="out">not run</pre><script>
+document.getElementById("f").onload = () => {
+  const d = document.getElementById("f").contentDocument, res = {};
+  const rows = () => [...d.querySelectorAll("#inv tbody tr")].filter(r => !r.hidden)
+    .map(r => r.cells[1].textContent + "/" + r.cells[0].textContent + " " + r.cells[3].textContent);
+  const score = d.querySelector("#inv thead th:nth-child(4)");
+  score.click(); res.ascending = rows();
+  score.click(); res.descending = rows();
+  const q = d.getElementById("q"), cat = d.getElementById("cat"), err = d.getElementById("err");
+  q.value = "reverse"; q.dispatchEvent(new Event("input")); res.search = rows(); res.shown = d.getElementById("shown").textContent;
+  q.value = ""; cat.value = "strings"; cat.dispatchEvent(new Event("input")); res.category = rows();
+  cat.value = ""; err.checked = true; err.dispatchEvent(new Event("input")); res.errors = rows();
+  document.getElementById("out").textContent = JSON.stringify(res);
+};
+</script></body></html>"""
+
+
+@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (CI: apt-get install -y chromium)")
+def test_real_browser_renders_the_report(run_dir: Path, tmp_path: Path) -> None:
+    index = run_dir / "report" / "index.html"
+    shot = tmp_path / "index.png"
+    harness = tmp_path / "harness.html"
+    harness.write_text(HARNESS % index.as_uri())
+
+    def chromium(*args: str) -> subprocess.CompletedProcess[str]:
+        with tempfile.TemporaryDirectory() as profile:
+            return subprocess.run(
+                [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
+                 "--enable-logging=stderr", "--v=0", *args],
+                check=False, capture_output=True, text=True, timeout=90)
+
+    dumped = chromium("--dump-dom", index.as_uri())
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    assert "Uncaught" not in dumped.stderr, dumped.stderr[-2000:]  # the inline script loaded without errors
+    dom = DOM(dumped.stdout)
+    assert dom.find("table", class_="summary") and dom.find("table", id="inv")
+    assert len([a for a in dom.find("a") if a.get("href", "").endswith(".html")]) == 4
+
+    chromium(f"--screenshot={shot}", "--window-size=1280,2000", index.as_uri())
+    with Image.open(shot) as img:
+        assert img.size == (1280, 2000)
+        rgb = img.convert("RGB")
+        assert rgb.getpixel((5, 5)) == (0x1D, 0x23, 0x30)  # the header's colour: the inline CSS applied
+        assert len(rgb.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 50  # text and tables, not a blank page
+
+    # sorting and filtering, clicked in the browser (file:// pages may script each other only with this flag)
+    driven = chromium("--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom", harness.as_uri())
+    found = re.search(r'<pre id="out">(.*?)</pre>', driven.stdout, re.DOTALL)
+    assert found and found.group(1) != "not run", f"the harness did not run: {driven.stderr[-2000:]}"
+    seen = json.loads(html.unescape(found.group(1)))
+    assert seen["ascending"][0] == "numeric/f00002 0.000" and seen["descending"][-1] == "numeric/f00002 0.000"
+    assert len(seen["ascending"]) == 4
+    assert seen["search"] == ["strings/f00000 1.000"] and seen["shown"] == "1 shown"
+    assert seen["category"] == ["strings/f00000 1.000"]
+    assert seen["errors"] == ["numeric/f00002 0.000"]
