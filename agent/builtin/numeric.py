@@ -161,6 +161,48 @@ def _round_coef(features: list[Feature], coef: np.ndarray, rss: float, x: np.nda
     return coef, rss
 
 
+def _trimmed(fit: Fit, x: np.ndarray, y: np.ndarray, rounds: int = 3) -> Fit:
+    """Refit the chosen model without the points it explains worst.
+
+    A deterministic function that no model fits exactly is usually an approximation (an MLP) that
+    is good almost everywhere and wrong where the function is hard (near a pole, at a jump); those
+    few points must not drag the coefficients. The returned residual is still over all points."""
+    if not fit.features:
+        return fit
+    keep = np.ones(len(y), dtype=bool)
+    coef = fit.coef
+    for _ in range(rounds):
+        resid = np.abs(fit.predict(x) - y) if coef is fit.coef else np.abs(_predict(fit.features, coef, x) - y)
+        cutoff = max(3 * float(np.median(resid[keep])), 1e-12)
+        keep = resid <= cutoff
+        if keep.sum() < max(10, 2 * len(fit.features)):
+            return fit
+        solved = _lstsq(fit.features, x[keep], y[keep])
+        if solved is None:
+            return fit
+        coef = solved[0]
+    rss = float(np.sum((_predict(fit.features, coef, x) - y) ** 2))
+    return Fit(fit.label, fit.features, coef, rss, len(y), fit.extra_params, fit.prose, fit.code_expr)
+
+
+def _trimmed_rss(fit: Fit, x: np.ndarray, y: np.ndarray, keep: float = 0.95) -> float:
+    """Relative squared error over the `keep` fraction of points the model explains best (relative
+    to those points' own sum of squares, so that explaining only a flat tail earns nothing)."""
+    if fit.features:
+        with np.errstate(all="ignore"):
+            pred = fit.predict(x)
+    else:
+        fn = eval(compile(f"lambda x: {fit.code_expr}", "<model>", "eval"), {"math": math})  # our own formula
+        pred = np.array([_safe(fn, v) for v in x])
+    sq = np.nan_to_num((pred - y) ** 2, nan=np.inf)
+    kept = np.argsort(sq)[: max(1, int(keep * len(sq)))]
+    return float(np.sum(sq[kept]) / max(float(np.sum(y[kept] ** 2)), 1e-300))
+
+
+def _predict(features: list[Feature], coef: np.ndarray, x: np.ndarray) -> np.ndarray:
+    return np.column_stack([f.fn(x) for f in features]) @ coef
+
+
 def _on_data(fit: Fit, x: np.ndarray, y: np.ndarray) -> Fit:
     """The same model with its residual measured on (x, y), so that models fitted on different
     probes are compared on the same data."""
@@ -352,29 +394,33 @@ class NumericScientist:
         if not fits:
             fits.append(Fit("constant", [ONE], np.array([float(np.mean(y))]),
                             float(np.sum((y - np.mean(y)) ** 2)), len(y)))
-        best = self._select(fits, y_scale, total, noisy)
-        best_bic = _bic(best.rss, len(y), best.k, y_scale)
+        best = self._select(fits, y_scale, total, noisy, x, y)
         if not noisy and best.rss < 1e-10 * total:
             return best
+        if not noisy:
+            best = _trimmed(best, x, y)
         rel = best.rss / max(float(np.sum(y**2)), len(y) * 1e-18)
         unexplained = noisy or rel > 1e-6
         if unexplained:
             alternatives = [*self._periodic(x, y, self._repeats), self._gaussian(x, y), self._rational(x, y),
                             self._rectangle_search(x, y)]
             scored = [_on_data(a, x, y) for a in alternatives if a is not None]
-            best = self._select([best] + [a for a in scored if math.isfinite(a.rss)], y_scale, total, noisy)
+            best = self._select([best] + [a for a in scored if math.isfinite(a.rss)], y_scale, total, noisy, x, y)
         return best
 
     @staticmethod
-    def _select(fits: list[Fit], y_scale: float, total: float, noisy: bool) -> Fit:
+    def _select(fits: list[Fit], y_scale: float, total: float, noisy: bool, x: np.ndarray, y: np.ndarray) -> Fit:
         """Exact fits, or noisy data: BIC. A deterministic function that no family fits exactly (an
-        MLP's approximation of one, say): the simplest model nearly as good as the best, since
-        extra terms then fit the approximation error, not the function."""
+        MLP's approximation of one, say): the simplest model nearly as good as the best on the 95%
+        of probes it explains best, since extra terms would fit the approximation error (worst
+        near poles and jumps), not the function."""
         best_rss = min(f.rss for f in fits)
         if noisy or best_rss < 1e-10 * total:
             return min(fits, key=lambda f: _bic(f.rss, f.n, f.k, y_scale))
-        good = [f for f in fits if f.rss <= max(1.5 * best_rss, 1e-3 * total)]
-        return min(good, key=lambda f: (f.k, f.rss))
+        robust = {id(f): _trimmed_rss(f, x, y) for f in fits}
+        best_robust = min(robust.values())
+        good = [f for f in fits if robust[id(f)] <= max(1.5 * best_robust, 1e-3)]
+        return min(good, key=lambda f: (f.k, robust[id(f)]))
 
     @staticmethod
     def _rectangle_search(x: np.ndarray, y: np.ndarray) -> Fit | None:
