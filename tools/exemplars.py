@@ -1,0 +1,245 @@
+"""Dataset exemplars: the corpus windows on which a unit fires most, plus random and
+quantile samples for scoring a label (simulation/detection scoring needs both ends).
+
+One streaming pass over the corpus fills the cache for *every* unit (residual dims, MLP
+neurons, heads) of the chosen layers: each batch of windows is scored (a window's score
+for a unit is its maximum over scorable tokens) and merged into a running top-k per unit,
+so memory is bounded by ``k x units`` whatever the corpus size.  A fixed random sample of
+windows (drawn before the pass) records every unit's score too: that gives the random
+exemplars and the quantile exemplars.
+
+On disk (safetensors), keyed by model fingerprint, corpus fingerprint, window length and
+window count: ``windows.safetensors`` (the token windows) and ``layer{L}.safetensors``.
+State is checkpointed every ``checkpoint_every`` batches; an interrupted build resumes
+from the last checkpoint of each layer.  Per-token activations of the chosen windows are
+recomputed on request (one small forward), which keeps the cache small.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from tools.activations import read_sites, unit_values
+from tools.corpus import Corpus, load_corpus, token_windows
+from tools.models import SubjectModel, cache_dir
+from tools.units import SITES, Unit, validate
+
+QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.99)
+
+
+@dataclass
+class Exemplar:
+    """One window: its tokens, the unit's per-token activations, and its score (max)."""
+
+    window: int
+    tokens: list[str]
+    values: list[float]
+    score: float
+    kind: str                 # "top", "random" or "quantile"
+    quantile: float | None = None
+
+    def text(self) -> str:
+        return "".join(t.replace("Ġ", " ").replace("▁", " ") for t in self.tokens)
+
+
+@dataclass
+class Exemplars:
+    unit: str
+    top: list[Exemplar]
+    random: list[Exemplar] = field(default_factory=list)
+    quantiles: list[Exemplar] = field(default_factory=list)
+
+
+@dataclass
+class CacheSpec:
+    """Where one model x corpus x windowing cache lives, and how the windows were cut."""
+
+    model: SubjectModel
+    corpus: Corpus
+    window: int = 64
+    max_windows: int | None = None
+    root: Path | None = None
+
+    @property
+    def directory(self) -> Path:
+        slug = re.sub(r"[^A-Za-z0-9._-]+", "_", self.model.name)
+        n = "all" if self.max_windows is None else str(self.max_windows)
+        return (self.root or cache_dir()) / "exemplars" / f"{slug}-{self.model.fingerprint()}" / \
+            f"{re.sub(r'[^A-Za-z0-9._-]+', '_', self.corpus.fingerprint)}-w{self.window}-n{n}"
+
+    def windows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Token windows and scorable-token mask, tokenized once and cached."""
+        path = self.directory / "windows.safetensors"
+        if path.exists():
+            d = load_file(path)
+            return d["ids"], d["mask"].bool()
+        ids, mask = token_windows(self.corpus, self.model.tokenizer, self.window)
+        if self.max_windows is not None:
+            ids, mask = ids[:self.max_windows], mask[:self.max_windows]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_file({"ids": ids.contiguous(), "mask": mask.to(torch.uint8).contiguous()}, str(path))
+        return ids, mask
+
+    def layer_path(self, layer: int) -> Path:
+        return self.directory / f"layer{layer}.safetensors"
+
+
+class _LayerState:
+    """Running top-k and random-sample scores for every unit of one layer."""
+
+    def __init__(self, model: SubjectModel, layer: int, k: int, sample: torch.Tensor):
+        self.layer, self.k, self.done, self.complete = layer, k, 0, False
+        self.t: dict[str, torch.Tensor] = {"sample_windows": sample}
+        for site in SITES:
+            w = model.site_width(site)
+            self.t[f"{site}.top_values"] = torch.full((k, w), float("-inf"))
+            self.t[f"{site}.top_windows"] = torch.full((k, w), -1, dtype=torch.long)
+            self.t[f"{site}.top_positions"] = torch.full((k, w), -1, dtype=torch.long)
+            self.t[f"{site}.sample_values"] = torch.full((len(sample), w), float("nan"))
+
+    def update(self, site: str, vals: torch.Tensor, mask: torch.Tensor, start: int) -> None:
+        """Merge a batch: ``vals`` [B,T,W] per-token values of every unit of the site."""
+        vals = vals.float().masked_fill(~mask[..., None], float("-inf"))
+        best, pos = vals.max(dim=1)                                    # [B, W]
+        win = torch.arange(start, start + len(vals))[:, None].expand_as(best)
+        tv, tw, tp = (self.t[f"{site}.top_{n}"] for n in ("values", "windows", "positions"))
+        allv, idx = torch.cat([tv, best]).topk(self.k, dim=0)
+        self.t[f"{site}.top_values"] = allv
+        self.t[f"{site}.top_windows"] = torch.cat([tw, win]).gather(0, idx)
+        self.t[f"{site}.top_positions"] = torch.cat([tp, pos]).gather(0, idx)
+        sw = self.t["sample_windows"]
+        hit = (sw >= start) & (sw < start + len(vals))
+        if hit.any():
+            self.t[f"{site}.sample_values"][hit] = best[sw[hit] - start]
+
+    def save(self, path: Path) -> None:
+        tmp = path.with_suffix(".tmp")
+        save_file({k: v.contiguous() for k, v in self.t.items()}, str(tmp),
+                  metadata={"done": str(self.done), "complete": str(int(self.complete)), "k": str(self.k)})
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, model: SubjectModel, layer: int, path: Path) -> "_LayerState":
+        from safetensors import safe_open
+        with safe_open(str(path), "pt") as f:
+            meta = f.metadata()
+        state = cls.__new__(cls)
+        state.layer, state.k = layer, int(meta["k"])
+        state.done, state.complete = int(meta["done"]), meta["complete"] == "1"
+        state.t = load_file(str(path))
+        return state
+
+
+def build_cache(model: SubjectModel, corpus: "Corpus | str" = "default", layers: list[int] | None = None,
+                k: int = 20, window: int = 64, batch_size: int = 32, max_windows: int | None = None,
+                n_random: int = 256, checkpoint_every: int = 50, root: Path | None = None,
+                seed: int = 0, progress: Callable[[int, int], None] | None = None) -> CacheSpec:
+    """One pass over the corpus filling the exemplar cache of every unit of ``layers``.
+
+    Layers already complete on disk are skipped; partial ones resume.  Returns the spec
+    (location) of the cache.
+    """
+    corpus = load_corpus(corpus) if isinstance(corpus, str) else corpus
+    spec = CacheSpec(model, corpus, window, max_windows, root)
+    layers = list(range(model.n_layers)) if layers is None else sorted(set(layers))
+    for layer in layers:
+        validate(Unit(layer, "resid"), model)
+    ids, mask = spec.windows()
+    n = len(ids)
+    gen = torch.Generator().manual_seed(seed)
+    sample = torch.randperm(n, generator=gen)[:min(n_random, n)].sort().values
+    states = {}
+    for layer in layers:
+        path = spec.layer_path(layer)
+        st = _LayerState.load(model, layer, path) if path.exists() else None
+        if st is None or st.k != k:
+            st = _LayerState(model, layer, k, sample)
+        if not st.complete:
+            states[layer] = st
+    if not states:
+        return spec
+    sites = [Unit(layer, s) for layer in states for s in SITES]
+    start0 = min(st.done for st in states.values())
+    for b, start in enumerate(range(start0, n, batch_size)):
+        batch = ids[start:start + batch_size].to(model.device)
+        acts = read_sites(model, {"input_ids": batch}, sites)
+        bmask = mask[start:start + batch_size]
+        for layer, st in states.items():
+            skip = max(0, st.done - start)        # windows this layer already merged
+            if skip >= len(batch):
+                continue
+            for site in SITES:
+                key = Unit(layer, site)
+                st.update(site, unit_values(model, key, acts[key])[skip:].cpu(), bmask[skip:], start + skip)
+            st.done = start + len(batch)
+        if progress is not None:
+            progress(min(start + batch_size, n), n)
+        if (b + 1) % checkpoint_every == 0:
+            for layer, st in states.items():
+                st.save(spec.layer_path(layer))
+    for layer, st in states.items():
+        st.complete = True
+        st.save(spec.layer_path(layer))
+    return spec
+
+
+def _window_values(model: SubjectModel, unit: Unit, ids: torch.Tensor) -> torch.Tensor:
+    acts = read_sites(model, {"input_ids": ids.to(model.device)}, [unit])
+    return unit_values(model, unit, acts[unit.site_unit()])[..., 0].float().cpu()
+
+
+def dataset_exemplars(model: SubjectModel, unit: "str | Unit", k: int = 10,
+                      corpus: "Corpus | str" = "default", n_random: int = 5,
+                      quantiles: tuple[float, ...] = QUANTILES, window: int = 64,
+                      max_windows: int | None = None, root: Path | None = None,
+                      seed: int = 0) -> Exemplars:
+    """Top-``k`` windows of a single unit, plus random and quantile windows.
+
+    Builds the cache of the unit's layer if missing (every unit of that layer at once).
+    Quantile exemplars are the sampled windows whose score is nearest each quantile of
+    the unit's score distribution over the random sample.
+    """
+    unit = validate(unit, model)
+    if not unit.is_single:
+        raise ValueError(f"dataset_exemplars takes one unit, got {unit}; "
+                         f"e.g. {Unit(unit.layer, unit.site, (0,))}")
+    corpus = load_corpus(corpus) if isinstance(corpus, str) else corpus
+    spec = CacheSpec(model, corpus, window, max_windows, root)
+    path = spec.layer_path(unit.layer)
+    if not path.exists() or not _LayerState.load(model, unit.layer, path).complete:
+        build_cache(model, corpus, [unit.layer], k=max(k, 20), window=window,
+                    max_windows=max_windows, root=root)
+    st = _LayerState.load(model, unit.layer, path)
+    if k > st.k:
+        raise ValueError(f"cache holds the top {st.k} windows per unit; ask for k <= {st.k} "
+                         f"or rebuild with build_cache(..., k={k})")
+    ids, mask = spec.windows()
+    i = unit.indices[0]
+    tv = st.t[f"{unit.site}.top_values"][:, i]
+    top_w = [int(w) for w, v in zip(st.t[f"{unit.site}.top_windows"][:k, i], tv[:k]) if v > float("-inf")]
+    sw = st.t["sample_windows"]
+    sv = st.t[f"{unit.site}.sample_values"][:, i]
+    gen = torch.Generator().manual_seed(seed)
+    rnd_w = [int(sw[j]) for j in torch.randperm(len(sw), generator=gen)[:n_random]]
+    order = sv.argsort()
+    q_w = [int(sw[order[min(int(q * len(order)), len(order) - 1)]]) for q in quantiles]
+    wanted = top_w + rnd_w + q_w
+    vals = _window_values(model, unit, ids[wanted]).masked_fill(~mask[wanted], float("nan"))
+
+    def make(j: int, w: int, kind: str, q: float | None = None) -> Exemplar:
+        v = vals[j]
+        return Exemplar(window=w, tokens=model.tokenizer.convert_ids_to_tokens(ids[w].tolist()),
+                        values=v.tolist(), score=float(v.nan_to_num(float("-inf")).max()),
+                        kind=kind, quantile=q)
+
+    return Exemplars(
+        unit=str(unit),
+        top=[make(j, w, "top") for j, w in enumerate(top_w)],
+        random=[make(len(top_w) + j, w, "random") for j, w in enumerate(rnd_w)],
+        quantiles=[make(len(top_w) + len(rnd_w) + j, w, "quantile", q)
+                   for j, (w, q) in enumerate(zip(q_w, quantiles))])
