@@ -126,10 +126,11 @@ class Fit:
         return int(np.count_nonzero(self.coef)) + self.extra_params
 
     def predict(self, x: np.ndarray) -> np.ndarray:
-        if self.code_expr and not self.features:
-            raise ValueError("nonlinear fits predict through their own function")
-        cols = np.column_stack([f.fn(x) for f in self.features]) if self.features else np.zeros((len(x), 0))
-        return cols @ self.coef
+        with np.errstate(all="ignore"):
+            if self.features:
+                return np.column_stack([f.fn(x) for f in self.features]) @ self.coef
+            fn = eval(compile(f"lambda x: {self.code_expr}", "<model>", "eval"), {"math": math})  # our own formula
+            return np.array([_safe(fn, v) for v in x])
 
 
 def _lstsq(features: list[Feature], x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float] | None:
@@ -169,51 +170,33 @@ def _trimmed(fit: Fit, x: np.ndarray, y: np.ndarray, rounds: int = 3) -> Fit:
     few points must not drag the coefficients. The returned residual is still over all points."""
     if not fit.features:
         return fit
-    keep = np.ones(len(y), dtype=bool)
-    coef = fit.coef
+    current = fit
     for _ in range(rounds):
-        resid = np.abs(fit.predict(x) - y) if coef is fit.coef else np.abs(_predict(fit.features, coef, x) - y)
-        cutoff = max(3 * float(np.median(resid[keep])), 1e-12)
-        keep = resid <= cutoff
+        resid = np.abs(current.predict(x) - y)
+        keep = resid <= max(3 * float(np.median(resid)), 1e-12)
         if keep.sum() < max(10, 2 * len(fit.features)):
             return fit
         solved = _lstsq(fit.features, x[keep], y[keep])
         if solved is None:
             return fit
-        coef = solved[0]
-    rss = float(np.sum((_predict(fit.features, coef, x) - y) ** 2))
-    return Fit(fit.label, fit.features, coef, rss, len(y), fit.extra_params, fit.prose, fit.code_expr)
+        current = Fit(fit.label, fit.features, solved[0], 0.0, len(y), fit.extra_params, fit.prose, fit.code_expr)
+    current.rss = float(np.sum((current.predict(x) - y) ** 2))
+    return current
 
 
 def _trimmed_rss(fit: Fit, x: np.ndarray, y: np.ndarray, keep: float = 0.95) -> float:
     """Relative squared error over the `keep` fraction of points the model explains best (relative
     to those points' own sum of squares, so that explaining only a flat tail earns nothing)."""
-    if fit.features:
-        with np.errstate(all="ignore"):
-            pred = fit.predict(x)
-    else:
-        fn = eval(compile(f"lambda x: {fit.code_expr}", "<model>", "eval"), {"math": math})  # our own formula
-        pred = np.array([_safe(fn, v) for v in x])
-    sq = np.nan_to_num((pred - y) ** 2, nan=np.inf)
+    sq = np.nan_to_num((fit.predict(x) - y) ** 2, nan=np.inf)
     kept = np.argsort(sq)[: max(1, int(keep * len(sq)))]
     return float(np.sum(sq[kept]) / max(float(np.sum(y[kept] ** 2)), 1e-300))
-
-
-def _predict(features: list[Feature], coef: np.ndarray, x: np.ndarray) -> np.ndarray:
-    return np.column_stack([f.fn(x) for f in features]) @ coef
 
 
 def _on_data(fit: Fit, x: np.ndarray, y: np.ndarray) -> Fit:
     """The same model with its residual measured on (x, y), so that models fitted on different
     probes are compared on the same data."""
-    if fit.features:
-        with np.errstate(all="ignore"):
-            pred = fit.predict(x)
-    else:
-        fn = eval(compile(f"lambda x: {fit.code_expr}", "<model>", "eval"), {"math": math})  # our own formula
-        pred = np.array([_safe(fn, v) for v in x])
     with np.errstate(all="ignore"):
-        rss = float(np.sum((pred - y) ** 2))
+        rss = float(np.sum((fit.predict(x) - y) ** 2))
     return Fit(fit.label, fit.features, fit.coef, rss if math.isfinite(rss) else math.inf, len(y),
                fit.extra_params, fit.prose, fit.code_expr)
 
