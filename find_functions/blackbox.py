@@ -402,7 +402,29 @@ class BlackBoxWorker:
             logger.warning("black-box worker: reload after restart failed (%s); will retry on the next call", e)
 
 
-class SealedFunction:
+class _Counted:
+    """What every black box shows besides `__call__`: how many inputs it evaluated and what went
+    wrong (never the path, source or anything else about the function)."""
+
+    _label: str
+    _calls: int
+    _errors: list[str]
+
+    @property
+    def calls(self) -> int:
+        """Inputs evaluated so far."""
+        return self._calls
+
+    @property
+    def errors(self) -> list[str]:
+        """What went wrong so far, one line per incident (a copy)."""
+        return list(self._errors)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self._label}: {self._calls} calls, {len(self._errors)} errors>"
+
+
+class SealedFunction(_Counted):
     """A function served by a `BlackBoxWorker`: inputs in, outputs out, nothing else.
 
     Satisfies `agent.task.BlackBox`. It holds no path or source: only an opaque handle into its
@@ -427,19 +449,6 @@ class SealedFunction:
         self._calls += len(values)
         self._errors.extend(f"{self._label}: {line}" for line in incidents)
         return outputs
-
-    @property
-    def calls(self) -> int:
-        """Inputs evaluated so far."""
-        return self._calls
-
-    @property
-    def errors(self) -> list[str]:
-        """What went wrong so far, one line per incident (a copy)."""
-        return list(self._errors)
-
-    def __repr__(self) -> str:
-        return f"<SealedFunction {self._label}: {self._calls} calls, {len(self._errors)} errors>"
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("a SealedFunction is a handle to a live worker and cannot be pickled; "
@@ -581,7 +590,7 @@ class _ScriptRunner:
         return out, proc.returncode, err[-2000:]
 
 
-class ScriptBlackBox:
+class ScriptBlackBox(_Counted):
     """A FIND script served as FIND serves it: `python SCRIPT arg1 arg2 ...` per batch.
 
     Slow (one Python start and the script's imports per batch) but needs no trust in the script's
@@ -628,19 +637,6 @@ class ScriptBlackBox:
             raw.extend(self._run_chunk(chunk, budget))
         self._calls += len(values)
         return self._convert(raw)
-
-    @property
-    def calls(self) -> int:
-        """Inputs evaluated so far."""
-        return self._calls
-
-    @property
-    def errors(self) -> list[str]:
-        """What went wrong so far, one line per incident (a copy)."""
-        return list(self._errors)
-
-    def __repr__(self) -> str:
-        return f"<ScriptBlackBox {self._label}: {self._calls} calls, {len(self._errors)} errors>"
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("a ScriptBlackBox cannot be pickled; forward calls to it instead")
