@@ -501,6 +501,8 @@ class NumericScientist:
         if half <= 0 or np.max(np.abs(gaps - half)) > 0.02:
             return None
         period = round(2 * half, 1)
+        if period <= 0:  # jumps closer than the rounding: not a square wave
+            return None
         # the wave is +1 just after a rising edge at `shift` (mod period)
         for shift0 in js[:2]:
             for cand in (shift0, shift0 - period / 2):
@@ -565,6 +567,8 @@ class NumericScientist:
             if a < 0:
                 phase += math.pi
             period, shift = round(2 * math.pi / abs(w), 2), round(float(-phase / w), 2)
+            if period <= 0:
+                return fits
             feats = [square_wave(period, shift), ONE]
             solved = _lstsq(feats, allx, ally)
             if solved is not None:
