@@ -22,9 +22,9 @@ app.add_typer(suite_app, name="suite")
 out = Console(width=None if sys.stdout.isatty() else 160)  # tables stay whole in pipes and logs
 err = Console(stderr=True, soft_wrap=True)  # error lines stay whole: people grep them
 
-#: The backend `aia bench` uses when none is named. The built-in offline scientist (its own issue)
-#: replaces the reference `oracle` here once it lands, so the README's command never changes.
-DEFAULT_BACKEND = "oracle"
+#: The backend `aia bench` uses when none is named: the built-in offline scientist, which needs no
+#: API key and no network.
+DEFAULT_BACKEND = "builtin"
 
 CATEGORY_HELP = "numeric | strings | neurons_entities | neurons_relations (repeatable)"
 
