@@ -25,6 +25,17 @@ Investigator = Callable[..., Findings]
 
 #: How many inputs/outputs of one experiment the transcript keeps (the rest are counted).
 TRANSCRIPT_ITEMS = 48
+#: Inputs per black-box request: a survey of thousands of words is sent in chunks, so that no
+#: request exceeds the worker's batch limit or its per-request timeout.
+CHUNK = 256
+
+
+def _chunked(black_box: Callable[[list[Any]], list[Any]]) -> Callable[[list[Any]], list[Any]]:
+    def probe(inputs: list[Any]) -> list[Any]:
+        inputs = list(inputs)
+        return [y for i in range(0, len(inputs), CHUNK) for y in black_box(inputs[i:i + CHUNK])]
+
+    return probe
 
 
 def _investigator(kind: str) -> Investigator:
@@ -92,7 +103,7 @@ class BuiltinBackend:
         try:
             log.write("start", task_id=task.id, kind=task.kind, backend=self.name, max_rounds=None, seed=task.seed)
             sink = TranscriptSink(log)
-            findings = _investigator(task.kind)(task.black_box, seed=task.seed, notebook=Notebook(sink))
+            findings = _investigator(task.kind)(_chunked(task.black_box), seed=task.seed, notebook=Notebook(sink))
             answer = Answer(description=findings.description, code=findings.code, domain=findings.domain,
                             label=findings.label)
             problems = answer.problems(task.kind)
