@@ -110,3 +110,38 @@ def test_a_directory_of_find_scripts_alone_can_be_benchmarked(tiny_suite: Path, 
     assert rows["strings/f00000"]["score"] == 0.0 and "error" in rows["strings/f00000"]
     with pytest.raises(RunError, match="ground truth"):
         _run(Path(f"find:{release}"), tmp_path / "oracle", "oracle")
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_an_llm_backend_benchmarks_suite_functions_over_the_real_sdk(
+        provider: str, tiny_suite: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The whole path a user runs: `aia bench --backend openai:...` on suite functions, through the
+    real SDK, a loopback server speaking the provider's wire format, the sealed black box, scoring."""
+    from tests.fake_llm import FakeLLMServer, Reply, ToolCall
+
+    def respond(request: dict) -> Reply:
+        text = json.dumps(request)
+        strings = "Task strings/" in text
+        if '"role": "tool"' not in text and '"tool_result"' not in text:  # nothing observed yet: probe
+            return Reply(tool_calls=[ToolCall("call_function", {"inputs": ["abc", "hello"] if strings else [0.0, 1.0]})])
+        if strings:
+            return Reply(tool_calls=[ToolCall("submit", {"description": "reverse the string",
+                                                         "code": "def function(x):\n    return x[::-1]"})])
+        return Reply(tool_calls=[ToolCall("submit", {"description": "a linear function 2x + 1",
+                                                     "code": "def function(x):\n    return 2.0 * x + 1.0"})])
+
+    with FakeLLMServer(respond) as server:
+        if provider == "openai":
+            monkeypatch.setenv("OPENAI_API_KEY", "test")
+            monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        else:
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", server.anthropic_base_url)
+        model = "gpt-4o-mini" if provider == "openai" else "claude-haiku-4-5"
+        summary = _run(tiny_suite, tmp_path / "run", f"{provider}:{model}", judge="offline")
+    rows = {r["key"]: r for r in read_results(tmp_path / "run" / "results.jsonl")}
+    assert rows["numeric/f00000"]["score"] == 1.0 and rows["numeric/f00000"]["black_box_calls"] >= 2
+    assert rows["strings/f00000"]["score"] == 1.0
+    assert summary["overall"]["input_tokens"] > 0 and summary["overall"]["errors"] <= 2  # the noisy/corrupted ones
+    transcript = tmp_path / "run" / "numeric" / "f00000" / "transcript.jsonl"
+    assert transcript.exists() and '"type": "end"' in transcript.read_text()
