@@ -14,6 +14,18 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED_FIND = REPO.parent / "shared" / "find"
 
 
+class CountingBox:
+    """A black-box stand-in for tests of the agent: batched, counts the inputs it evaluates."""
+
+    def __init__(self, fn):
+        self.fn = fn
+        self.calls = 0
+
+    def __call__(self, inputs):
+        self.calls += len(inputs)
+        return [self.fn(x) for x in inputs]
+
+
 @pytest.fixture(scope="session")
 def find_dir() -> Path:
     """FIND's public metadata; absent on a user's clone, where these tests skip."""

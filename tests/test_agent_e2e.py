@@ -15,6 +15,7 @@ import pytest
 from agent.backends import make_backend
 from agent.task import Task
 from agent.transcript import read_transcript
+from tests.conftest import CountingBox
 from tests.fake_llm import (
     FakeLLMServer,
     Reply,
@@ -29,14 +30,6 @@ from tests.fake_llm import (
 CODE = "def function(x):\n    return 3 * x - 2"
 
 
-class CountingBox:
-    def __init__(self, fn):
-        self.fn = fn
-        self.calls = 0
-
-    def __call__(self, inputs):
-        self.calls += len(inputs)
-        return [self.fn(x) for x in inputs]
 
 
 def images_in(node) -> list[bytes]:

@@ -12,18 +12,9 @@ from agent.backends.base import AssistantTurn, ToolCall, ToolResult, UserMessage
 from agent.loop import AgentBackend, Budget, truncate
 from agent.task import Task, Usage
 from agent.transcript import read_transcript, show_transcript
+from tests.conftest import CountingBox
 
 
-class CountingBox:
-    """A sealed-function stand-in: batched, counts inputs."""
-
-    def __init__(self, fn):
-        self.fn = fn
-        self.calls = 0
-
-    def __call__(self, inputs):
-        self.calls += len(inputs)
-        return [self.fn(x) for x in inputs]
 
 
 class ScriptedPolicy:

@@ -13,16 +13,9 @@ from agent.ledger import HypothesisUpdate, Ledger
 from agent.task import Task
 from agent.tools_registry import DEFAULT_TOOLS, ToolContext, ToolOutput, tool
 from prompts import render
+from tests.conftest import CountingBox
 
 
-class CountingBox:
-    def __init__(self, fn):
-        self.fn = fn
-        self.calls = 0
-
-    def __call__(self, inputs):
-        self.calls += len(inputs)
-        return [self.fn(x) for x in inputs]
 
 
 def ctx(kind="numeric", fn=lambda x: x * x, **kw) -> ToolContext:
