@@ -38,7 +38,8 @@ def strict_points(seed: int, n_random: int = 1000) -> list[float]:
     return [round(x, 6) for x in xs]
 
 
-def _as_float(v: Any) -> float:
+def as_float(v: Any) -> float:
+    """A black-box or answer output as a float; NaN for None, text, or anything unconvertible."""
     if v is None or isinstance(v, (str, bool)):
         return math.nan
     try:
@@ -50,8 +51,8 @@ def _as_float(v: Any) -> float:
 def nmse(reference: Sequence[Any], predicted: Sequence[Any]) -> float:
     """FIND's normalised MSE: sum((ref - pred)^2) / sum(ref^2) over points where the reference is
     finite. A prediction that is missing or non-finite where the reference is finite makes it inf."""
-    ref = np.array([_as_float(v) for v in reference])
-    pred = np.array([_as_float(v) for v in predicted])
+    ref = np.array([as_float(v) for v in reference])
+    pred = np.array([as_float(v) for v in predicted])
     keep = np.isfinite(ref)
     if not keep.any():
         return math.nan

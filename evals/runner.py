@@ -252,13 +252,14 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
             build_backend(cfg.backend, suite)
         except (ValueError, MissingCredentials) as e:
             raise RunError(str(e)) from e
-    if cfg.backend == "oracle" and any(e.ground_truth is None for e in select(cfg, suite)):
+    selected = select(cfg, suite)
+    if cfg.backend == "oracle" and any(e.ground_truth is None for e in selected):
         raise RunError(f"the oracle answers with ground truth, and {suite.root} has none (a directory of scripts)")
     meta = _start_or_resume(cfg, suite)
     results_path = cfg.out / RESULTS
     done = {r["key"] for r in read_results(results_path, repair=True)}
-    todo = [e.key for e in select(cfg, suite) if e.key not in done]
-    total = len(todo) + len(done & {e.key for e in select(cfg, suite)})
+    todo = [e.key for e in selected if e.key not in done]
+    total = len(selected)
     if done:
         console.print(f"resuming {cfg.out}: {len(done)} done, {len(todo)} to go")
     with _progress(console) as progress:

@@ -21,7 +21,7 @@ from find_functions.layout import SuiteEntry
 
 from .code_exec import run_code
 from .judge import Judge, multiple_choice_accuracy
-from .numeric_scoring import FIND_GRID, detect_tabulation, interval_iou, nmse, solved, strict_points
+from .numeric_scoring import FIND_GRID, as_float, detect_tabulation, interval_iou, nmse, solved, strict_points
 
 #: How many calls of a served script are averaged to estimate its noise-free output when the
 #: suite carries no ground-truth code (official FIND directories).
@@ -53,16 +53,9 @@ def _noise_free_reference(entry: SuiteEntry, xs: list[float], ctx: ScoringContex
         if run.error:
             raise RuntimeError(f"{entry.key}: ground-truth code failed: {run.error}")
         return run.outputs
-    samples = np.array([[_float(v) for v in ctx.serve(xs)] for _ in range(NOISE_AVERAGING_CALLS)])
+    samples = np.array([[as_float(v) for v in ctx.serve(xs)] for _ in range(NOISE_AVERAGING_CALLS)])
     with np.errstate(all="ignore"):
         return np.nanmean(samples, axis=0).tolist() if samples.size else []
-
-
-def _float(v: Any) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def score_numeric(entry: SuiteEntry, answer: Answer, ctx: ScoringContext) -> dict[str, Any]:

@@ -22,11 +22,10 @@ from pathlib import Path
 from typing import Any
 
 
-from .layout import SCRIPT_NAMES, UNIT_TESTS, Suite, SuiteEntry, SuiteError, find_unit_tests
+from .layout import FUNC_NAME_DICT, SCRIPT_NAMES, UNIT_TESTS, Suite, SuiteEntry, SuiteError, find_unit_tests, script_name
 from .spec import CATEGORIES, Category, MultipleChoiceItem
 
 FORMAT = "find-release"
-FUNC_NAME_DICT = "func_name_dict.json"
 _FUNCTION_DIR = re.compile(r"^f\d{5}$")
 
 #: What each of FIND's numeric script names serves (the names of find_functions.numeric variants).
@@ -77,26 +76,6 @@ def _read_unit_tests(cdir: Path, category: Category, problems: list[str]) -> dic
             problems.append(f"{path}: unit tests of {name}: {e}; {name} loads without unit tests")
             tests[name] = ()
     return tests
-
-
-def _script_name(fdir: Path, name_dict: dict[str, str]) -> str:
-    """The script serving `fdir`: the name dict's entry, else function_code.py, else the one
-    FIND script name present. ValueError when none (or several) can be chosen."""
-    if fdir.name in name_dict:
-        name = name_dict[fdir.name]
-        if Path(name).name != name or not name.endswith(".py"):
-            raise ValueError(f"{FUNC_NAME_DICT} names {name!r}, which is not a script file name")
-        if not (fdir / name).is_file():
-            raise ValueError(f"no script {name} (named by {FUNC_NAME_DICT})")
-        return name
-    if (fdir / "function_code.py").is_file():
-        return "function_code.py"
-    present = [n for n in SCRIPT_NAMES if (fdir / n).is_file()]
-    if len(present) == 1:
-        return present[0]
-    if present:
-        raise ValueError(f"several scripts {present} and no {FUNC_NAME_DICT} entry to choose one")
-    raise ValueError(f"no script (expected one of {list(SCRIPT_NAMES)})")
 
 
 def _category_dirs(root: Path, categories: list[Category] | None, problems: list[str]) -> list[tuple[Category, Path]]:
@@ -150,7 +129,7 @@ def load_find_suite(root: str | Path, *, categories: list[Category] | None = Non
                 problems.append(f"{fdir}: not a FIND function folder name (fNNNNN); skipped")
                 continue
             try:
-                script = _script_name(fdir, name_dict)
+                script = script_name(fdir, name_dict)
             except (OSError, ValueError) as e:
                 problems.append(f"{fdir}: {e}")
                 continue

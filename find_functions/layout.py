@@ -32,6 +32,7 @@ MANIFEST = "suite.json"
 GROUND_TRUTH = "ground_truth.json"
 HELD_OUT = "held_out.json"
 UNIT_TESTS = "unit_test_data.json"
+FUNC_NAME_DICT = "func_name_dict.json"
 SCRIPT_NAMES = ("function_code.py", "noised_function_code.py", "corrupted_function_code.py", "load_mlp.py")
 
 
@@ -157,7 +158,7 @@ def write_suite(functions: list[SuiteFunction], out: Path, manifest: dict[str, A
     for category, fns in by_category.items():
         cdir = tmp / category
         if category == "numeric":
-            _write_json(cdir / "func_name_dict.json", {f.id: f.script_name for f in fns})
+            _write_json(cdir / FUNC_NAME_DICT, {f.id: f.script_name for f in fns})
         if any(f.unit_tests for f in fns):
             _write_json(cdir / UNIT_TESTS, [_to_find_unit_tests(f) for f in fns if f.unit_tests])
         if category == "strings":
@@ -172,13 +173,24 @@ def write_suite(functions: list[SuiteFunction], out: Path, manifest: dict[str, A
     return out
 
 
-def _script_in(fdir: Path, name_dict: dict[str, str]) -> Path:
+def script_name(fdir: Path, name_dict: dict[str, str]) -> str:
+    """The script serving `fdir`: the name dict's entry, else function_code.py, else the one
+    FIND script name present. ValueError when none (or several) can be chosen."""
     if fdir.name in name_dict:
-        return fdir / name_dict[fdir.name]
-    for name in SCRIPT_NAMES:
-        if (fdir / name).exists():
-            return fdir / name
-    return fdir / "function_code.py"
+        name = name_dict[fdir.name]
+        if Path(name).name != name or not name.endswith(".py"):
+            raise ValueError(f"{FUNC_NAME_DICT} names {name!r}, which is not a script file name")
+        if not (fdir / name).is_file():
+            raise ValueError(f"no script {name} (named by {FUNC_NAME_DICT})")
+        return name
+    if (fdir / "function_code.py").is_file():
+        return "function_code.py"
+    present = [n for n in SCRIPT_NAMES if (fdir / n).is_file()]
+    if len(present) == 1:
+        return present[0]
+    if present:
+        raise ValueError(f"several scripts {present} and no {FUNC_NAME_DICT} entry to choose one")
+    raise ValueError(f"no script (expected one of {list(SCRIPT_NAMES)})")
 
 
 def load_suite(root: Path) -> Suite:
@@ -203,7 +215,7 @@ def load_suite(root: Path) -> Suite:
             if manifest.get("counts", {}).get(category):
                 problems.append(f"{cdir}: missing, but {MANIFEST} lists {manifest['counts'][category]} functions")
             continue
-        name_dict = _read_optional_json(cdir / "func_name_dict.json", problems) or {}
+        name_dict = _read_optional_json(cdir / FUNC_NAME_DICT, problems) or {}
         unit_tests: dict[str, tuple[MultipleChoiceItem, ...]] = {}
         for record in _read_optional_json(cdir / UNIT_TESTS, problems) or []:
             try:
@@ -230,9 +242,7 @@ def _read_optional_json(path: Path, problems: list[str]) -> Any:
 
 def _load_entry(fdir: Path, category: Category, name_dict: dict[str, str],
                 unit_tests: tuple[MultipleChoiceItem, ...]) -> SuiteEntry:
-    script = _script_in(fdir, name_dict)
-    if not script.is_file():
-        raise ValueError(f"no script ({script.name}) in the function directory")
+    script = fdir / script_name(fdir, name_dict)
     gt_path = fdir / GROUND_TRUTH
     try:
         gt_raw = json.loads(gt_path.read_text(encoding="utf-8"))
