@@ -188,9 +188,10 @@ def show(path: Annotated[Path, typer.Argument(help="RUN_DIR/<category>/<id> or a
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(help="a run directory written by `aia bench`")],
+def report(run_dir: Annotated[Path, typer.Argument(
+               help="a run of `aia bench` or `aia label`, or a session of `aia chat` (the kind is read from its files)")],
            out_dir: Annotated[Optional[Path], typer.Option("--out", help="default RUN_DIR/report")] = None) -> None:
-    """Write a static HTML report of a run (opens offline from file://)."""
+    """Write a static HTML report of a bench run, label run or chat session (opens offline from file://)."""
     from evals.report import ReportError, build_report
 
     try:
@@ -202,26 +203,108 @@ def report(run_dir: Annotated[Path, typer.Argument(help="a run directory written
 
 @app.command()
 def label(
-    model: Annotated[str, typer.Option(help="minilm | smollm2 | gemma3-270m | a hub name or local path")],
-    units_: Annotated[str, typer.Option("--units", help="unit addresses, e.g. layer.3.mlp.neuron.0:100")],
+    model: Annotated[str, typer.Option(help="minilm | smollm2 | gemma3-270m | toy-induction | a hub name or local path")],
+    units_: Annotated[list[str], typer.Option("--units", help="unit addresses, e.g. layer.3.mlp.neuron.0:100 "
+                                                              "or layer.1.attn (repeatable)")],
     out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
-    backend: Annotated[str, typer.Option(help="builtin (the only labeler so far)")] = "builtin",
-    workers: Annotated[int, typer.Option(help="units in parallel (1 for now)")] = 1,
-    k: Annotated[int, typer.Option(help="top-activating exemplars per unit")] = 20,
+    backend: Annotated[str, typer.Option(help="builtin | openai:MODEL | anthropic:MODEL | "
+                                              "openai-compatible:MODEL@URL | local:PATH|smollm2")] = "builtin",
+    workers: Annotated[int, typer.Option(help="units in parallel (processes, each holding the model)")] = 1,
+    k: Annotated[int, typer.Option(help="top-activating exemplars per unit (half are held out for scoring)")] = 20,
     corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = "default",
     max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = 4000,
+    simulator: Annotated[str, typer.Option(help="who scores descriptions: offline | an LLM spec")] = "offline",
+    max_rounds: Annotated[int, typer.Option(help="round cap per unit (LLM backends)")] = 12,
+    seed: Annotated[int, typer.Option(help="scoring seed (baselines, detection samples)")] = 0,
 ) -> None:
-    """Label units of a model: exemplars, synthesized inputs, a description, and its simulation score."""
+    """Label units of a model: exemplars, synthesized and edited inputs, ablation, a description,
+    and its scores beside a random and a top-token baseline."""
+    from agent.backends.base import MissingCredentials
     from evals.label_runner import run_labeling
     from evals.runner import RunError
     from tools.units import UnitError
 
     try:
         run_labeling(model, units_, backend, out_dir, workers=workers, k=k, corpus=corpus,
-                     max_windows=max_windows or None, console=err)
-    except (RunError, UnitError, ValueError, FileNotFoundError) as e:
+                     max_windows=max_windows or None, simulator=simulator, max_rounds=max_rounds, seed=seed,
+                     console=err)
+    except (RunError, UnitError, ValueError, FileNotFoundError, MissingCredentials) as e:
         raise _fail(str(e)) from None
     out.print(f"labels: {out_dir / 'labels.jsonl'}   summary: {out_dir / 'summary.json'}")
+
+
+check_app = typer.Typer(help="Check labelers against ground truth: attention-head roles, planted neurons.",
+                        no_args_is_help=True)
+app.add_typer(check_app, name="check")
+
+
+@check_app.command("heads")
+def check_heads(
+    out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
+    model: Annotated[str, typer.Option(help="a model whose head roles are verified")] = "toy-induction",
+    backend: Annotated[str, typer.Option(help="builtin | an LLM spec, as for `aia label`")] = "builtin",
+    roles: Annotated[Optional[Path], typer.Option(help="roles file (default: the toy model's roles.json)")] = None,
+    workers: Annotated[int, typer.Option(help="heads in parallel (processes)")] = 1,
+    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for the heads' exemplars (0: all)")] = 4000,
+) -> None:
+    """Label every attention head of a model and score the roles found against the verified ones."""
+    from evals.head_roles import head_role_accuracy
+    from evals.label_runner import LABELS, latest_rows, run_labeling
+    from evals.runner import RunError
+    from find_functions.heads import ROLES_PATH, load_roles
+    from tools.models import load_model
+    from tools.units import UnitError
+
+    try:
+        key = load_roles(roles or ROLES_PATH)
+        subject = load_model(model)
+        run_labeling(subject, [f"layer.{layer}.attn" for layer in range(subject.n_layers)], backend, out_dir,
+                     workers=workers, max_windows=max_windows or None, console=err)
+        result = head_role_accuracy(list(latest_rows(out_dir / LABELS).values()), key)
+    except (RunError, UnitError, ValueError, FileNotFoundError) as e:
+        raise _fail(str(e)) from None
+    (out_dir / "check_heads.json").write_text(json.dumps(result, indent=2) + "\n")
+    from rich.table import Table
+    table = Table(title=f"head roles of {model}: accuracy {_pct(result['accuracy'])} over {result['n']} heads")
+    for col in ("role", "heads", "correct", "recall"):
+        table.add_column(col)
+    for role, r in result["per_role"].items():
+        table.add_row(role, str(r["n"]), str(r["correct"]), _pct(r["recall"]))
+    out.print(table)
+    for w in result["wrong"]:
+        out.print(f"[yellow]wrong:[/] {w['unit']}: verified {w['true']}, labeled {w['predicted']}")
+    if result["missing"]:
+        out.print(f"[yellow]not labeled:[/] {', '.join(result['missing'])}")
+    out.print(f"result: {out_dir / 'check_heads.json'}   labels: {out_dir / 'labels.jsonl'}")
+
+
+def _pct(x: Optional[float]) -> str:
+    return "-" if x is None else f"{x:.0%}"
+
+
+@check_app.command("planted")
+def check_planted(
+    out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
+    model: Annotated[str, typer.Option(help="the model to plant concepts into")] = "minilm",
+    n: Annotated[int, typer.Option(help="entity functions planted (one neuron each)")] = 10,
+    backend: Annotated[str, typer.Option(help="builtin | an LLM spec, as for `aia label`")] = "builtin",
+    judge: Annotated[str, typer.Option(help="offline | auto | an LLM spec")] = "offline",
+    seed: Annotated[int, typer.Option(help="which entity functions, and which neurons")] = 0,
+    layer: Annotated[Optional[int], typer.Option(help="layer to plant into (default: the middle one)")] = None,
+    corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = "default",
+    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = 4000,
+) -> None:
+    """Plant known concepts into neurons of a real model, label them, and score the labels (FIND's protocol)."""
+    from evals.planted_check import run_planted_check
+    from evals.runner import RunError
+    from tools.units import UnitError
+
+    try:
+        run_planted_check(model, n=n, backend=backend, out=out_dir, judge=judge, seed=seed, layer=layer,
+                          corpus=corpus, max_windows=max_windows or None, console=err)
+    except (RunError, UnitError, ValueError, FileNotFoundError) as e:
+        raise _fail(str(e)) from None
+    out.print(f"summary: {out_dir / 'summary.json'}   rows: {out_dir / 'planted.jsonl'}")
 
 
 @app.command()
@@ -236,6 +319,29 @@ def units(model: Annotated[str, typer.Argument(help="minilm | smollm2 | gemma3-2
         raise _fail(str(e)) from None
     for line in list_units(subject):
         out.print(line, highlight=False)
+
+
+@app.command()
+def chat(
+    model: Annotated[Optional[str], typer.Option(help="minilm | smollm2 | a hub name or local path "
+                                                      "(with --resume: the session's model)")] = None,
+    backend: Annotated[Optional[str], typer.Option(help="builtin (default) | openai:MODEL | anthropic:MODEL | "
+                                                        "openai-compatible:MODEL@URL | local:PATH|smollm2")] = None,
+    resume: Annotated[Optional[str], typer.Option(help="continue a session: its directory or name")] = None,
+    session_dir: Annotated[Optional[Path], typer.Option(help="where a new session is kept "
+                                                              "(default: CACHE/chats/TIME-MODEL)")] = None,
+    corpus: Annotated[str, typer.Option(help="exemplar corpus: default | a .txt or .jsonl file")] = "default",
+    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = 4000,
+    max_rounds: Annotated[int, typer.Option(help="agent turns per question")] = 20,
+) -> None:
+    """Talk with an agent about a model's units; slash commands run tools directly (type /help)."""
+    from agent.chat.repl import ChatError, run_chat
+
+    try:
+        run_chat(model, backend, resume=resume, session_dir=session_dir, corpus=corpus,
+                 max_windows=max_windows or None, max_rounds=max_rounds)
+    except ChatError as e:
+        raise _fail(str(e)) from None
 
 
 if __name__ == "__main__":

@@ -7,6 +7,13 @@ then tests each candidate with synthesized sentences (the candidate word vs cont
 words in the same templates, through ``call_unit``) and records every hypothesis it
 supports or refutes in a Notebook, so the transcript reads like any other investigation.
 
+Reading which inputs correlate with a unit is not yet saying what the unit *does*, so two
+causal experiments follow (Mueller et al.: a label is only as good as the interventions
+behind it): the unit is zero-ablated on its top exemplars and on control sentences (the
+change of the next-token loss for a causal LM, of the pooled output embedding for an
+encoder), and the strongest named word is swapped for a control word inside the
+exemplars to see whether the word itself, not its context, drives the activation.
+
 The description it writes follows a convention the offline simulator also reads
 (``evals/label_scoring.py``): the words it fires on are quoted, strongest first; a
 WordNet lexical category is named as ``noun.animal``-style lexname; ``punctuation`` and
@@ -16,6 +23,7 @@ with the simulator (unquoted content words are used), this one is just precise.
 from __future__ import annotations
 
 import math
+import re
 import time
 import unicodedata
 from collections import Counter, defaultdict
@@ -30,7 +38,8 @@ from agent.task import Usage
 from agent.transcript import TranscriptWriter
 from tools.activations import call_unit
 from tools.exemplars import Exemplar
-from tools.inputs import synthesize_inputs
+from tools.inputs import edit_inputs, synthesize_inputs
+from tools.interventions import ablate
 from tools.models import SubjectModel
 
 #: Sentence frames in which a candidate word and the control words are compared.
@@ -46,6 +55,13 @@ HOT_FRACTION = 0.5
 MAX_WORDS = 5
 #: A context-dependent word is named when its exemplar weight reaches this fraction of the top word's.
 NAME_FRACTION = 0.25
+#: Top exemplars the causal experiments run on (each is one 64-token window).
+CAUSAL_EXEMPLARS = 4
+#: Ablation matters when its effect on the top exemplars is this many times the effect on
+#: control sentences (where the unit is near rest).
+ABLATION_RATIO = 2.0
+#: A swapped-out word drives the unit when the swap removes this fraction of its peak.
+EDIT_DROP = 0.5
 #: A named word's mean activation over all its occurrences must exceed the mean token's
 #: by this fraction of the top activation.
 MIN_SELECTIVITY = 0.0
@@ -124,6 +140,8 @@ class UnitLabel:
     description: str
     evidence: list[str] = field(default_factory=list)
     words: list[str] = field(default_factory=list)
+    #: What the investigation cost (LLM labelers; the builtin one is free).
+    usage: Usage = field(default_factory=Usage)
 
 
 def split_exemplars(top: list[Exemplar], holdout_every: int = 2) -> tuple[list[Exemplar], list[Exemplar]]:
@@ -263,6 +281,9 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
                     + ", ".join(f"'{forms[w]}' {r.selectivity.get(w, 0.0):+.2f}" for w in named))
     category = _category(model, unit, r, candidates, notebook, evidence)
     classes = _token_classes(unit, r, notebook, evidence)
+    ablation_test(model, unit, exemplars, notebook, evidence)
+    if named:
+        edit_test(model, unit, exemplars, forms[named[0]], set(candidates), notebook, evidence)
     quoted = ", ".join(f"'{forms[w]}'" for w in named)
     parts = [f"Fires on the word{'s' if len(named) > 1 else ''} {quoted}"] if named else \
         ["Fires on no identifiable word"]
@@ -322,6 +343,93 @@ def _token_classes(unit: str, r: _Reading, notebook: Notebook, evidence: list[st
             if status == "supported":
                 out.append(cls)
     return out
+
+
+# ----------------------------------------------------------------------------- causal tests
+
+def exemplar_text(model: SubjectModel, e: Exemplar) -> str:
+    """An exemplar window as plain text the tokenizer reads back (special tokens dropped)."""
+    special = set(model.tokenizer.all_special_tokens)
+    pieces = [t for t, v in zip(e.tokens, e.values) if not math.isnan(v) and t not in special]
+    return model.tokenizer.convert_tokens_to_string(pieces).strip()
+
+
+def ablation_test(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebook: Notebook,
+                  evidence: list[str]) -> float:
+    """Zero-ablate the unit on its top exemplars and on control sentences; returns the
+    exemplar effect.  The controls (ordinary words in the template frames) show what
+    removing the unit does where it is near rest, so the ratio says whether the unit
+    matters *where it fires*.  Effect: the absolute change of the mean next-token loss (causal LMs) or
+    ``1 - cosine`` of the mean-pooled output embedding (encoders)."""
+    texts = [exemplar_text(model, e) for e in exemplars[:CAUSAL_EXEMPLARS]]
+    controls = [t.format(w=c) for t in TEMPLATES[:2] for c in CONTROLS[:2]]
+    res = ablate(model, unit, texts + controls, mode="zero")
+    if model.is_causal:
+        effects = [abs(a - b) for a, b in zip(res.loss_after or [], res.loss_before or [])]
+        what = "shifts the mean next-token loss by {:.3g} nats"
+    else:
+        effects = [1.0 - c for c in res.embedding_cosine or []]
+        what = "moves the pooled output embedding by 1-cos {:.3g}"
+    ex = sum(effects[:len(texts)]) / len(texts)
+    ctl = sum(effects[len(texts):]) / len(controls)
+    notebook.record("zero-ablate the unit on its top exemplars, then on control sentences",
+                    [t[:60] for t in texts] + controls, [round(e, 6) for e in effects])
+    h = notebook.propose(f"{unit} shapes the model's output where it fires (zero-ablation)")
+    msg = (f"zero-ablating it {what.format(ex)} on its top exemplars vs {ctl:.3g} on control sentences")
+    notebook.settle(h, "supported" if ex > ABLATION_RATIO * max(ctl, 0.0) and ex > 1e-7 else "refuted", msg)
+    evidence.append(msg)
+    return ex
+
+
+def _text_peaks(model: SubjectModel, unit: str, texts: list[str]) -> dict[str, float]:
+    """Each text's peak activation of the unit over its own tokens (special tokens such as
+    [CLS] or BOS are attention sinks whose values say nothing about the text)."""
+    special = set(model.tokenizer.all_special_tokens)
+    out = {}
+    for a in call_unit(model, unit, list(dict.fromkeys(texts))):
+        vals = [float(v) for t, v in zip(a.tokens, a.values) if t not in special]
+        out[a.text] = max(vals, default=float("nan"))
+    return out
+
+
+def edit_test(model: SubjectModel, unit: str, exemplars: list[Exemplar], word: str, avoid: set[str],
+              notebook: Notebook, evidence: list[str]) -> float | None:
+    """Swap ``word`` for a control word inside the exemplars that contain it and measure
+    how much of the unit's peak goes away (the fraction dropped; None when no exemplar
+    contains the word as a whole word).  A large drop: the word itself drives the unit;
+    a small one: its context does."""
+    control = next(c for c in CONTROLS if c not in avoid and c != word)
+    # The word itself, else (a word piece such as 've' or 'win') the whole words containing it.
+    whole = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+    within = re.compile(rf"\b\w*{re.escape(word)}\w*\b", re.IGNORECASE)
+    edits = []
+    for pattern in (whole, within):
+        for e in exemplars:
+            text = exemplar_text(model, e)
+            m = pattern.search(text)
+            if m:
+                edits += edit_inputs(text, swaps={m.group(0): [control]})
+            if len(edits) >= CAUSAL_EXEMPLARS:
+                break
+        if edits:
+            break
+    if not edits:
+        return None
+    peak = _text_peaks(model, unit, [e.original for e in edits] + [e.edited for e in edits])
+    pairs = [(peak[e.original], peak[e.edited]) for e in edits]
+    before = sum(b for b, _ in pairs) / len(pairs)
+    after = sum(a for _, a in pairs) / len(pairs)
+    drop = (before - after) / before if before > 0 else 0.0
+    notebook.record(f"swap '{word}' for '{control}' in the exemplars that contain it",
+                    [e.change for e in edits], [f"{b:.3g} -> {a:.3g}" for b, a in pairs])
+    h = notebook.propose(f"the word '{word}' itself, not its context, drives {unit}")
+    swapped = sorted({e.change.split("'")[1] for e in edits})
+    what = f"'{word}'" if pattern is whole else f"the words containing '{word}' ({', '.join(swapped)})"
+    msg = (f"swapping {what} for '{control}' in {len(edits)} exemplars takes its peak from "
+           f"{before:.3g} to {after:.3g} ({drop:.0%} drop)")
+    notebook.settle(h, "supported" if drop >= EDIT_DROP else "refuted", msg)
+    evidence.append(msg)
+    return drop
 
 
 def investigate_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar],

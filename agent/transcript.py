@@ -113,6 +113,10 @@ def _event_lines(e: dict[str, Any], width: int) -> tuple[str, str]:
         return f"{'error' if e.get('is_error') else 'observation'} ({e.get('name')})", clip(e.get("text", "")) + images
     if kind == "hypotheses":
         return "hypotheses", "\n".join(f"[{h['status']}] {h['id']}: {h['statement']}" for h in e.get("ledger", {}).values())
+    if kind == "command":  # a chat slash command: what was typed and what it printed
+        return f"command ({e.get('seconds', 0):.1f}s)", clip(f"{e.get('text', '')}\n{e.get('output', '')}".strip())
+    if kind == "interrupted":
+        return "interrupted", f"stopped by Ctrl-C: {e.get('tool') or e.get('command') or 'the running step'}"
     if kind == "retry":
         return "retry", f"attempt {e.get('attempt')} failed ({e.get('error')}); waited {e.get('wait', 0):.1f}s"
     if kind == "end":

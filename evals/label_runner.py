@@ -1,159 +1,503 @@
 """`aia label`: label many units, one transcript and one labels.jsonl line per unit, resumable.
 
 Layout of RUN_DIR: ``config.json`` (what the run is; a resume must match it),
-``labels.jsonl`` (one line per finished unit, appended and fsynced as each finishes, so an
-interrupted run loses at most the unit in flight), ``<unit>/transcript.jsonl`` and
-``summary.json`` (mean simulation score beside the two baselines, units per minute).
+``labels.jsonl`` (one line per finished unit, appended and fsynced by the parent process as
+each finishes, so an interrupted run loses at most the units in flight),
+``<unit>/transcript.jsonl`` and ``summary.json`` (every score's mean beside both baselines'
+means and the margins, units per minute, what the LLM calls cost).
 
 Each unit's exemplars are split once: the labeler sees every other top window; the other
-top windows and the random windows are held out for the simulation score only.
+top windows and the random windows are held out for scoring only.  The row keeps all of
+them, flagged, so a report can show what the labeler saw and what it was scored on.
+
+With ``workers`` > 1 the units are labeled in worker processes, each holding the model
+once; the exemplar cache is built once up front by the parent, so workers only read it.
 """
 from __future__ import annotations
 
+import importlib
 import json
+import math
+import multiprocessing
+import os
+import platform
 import time
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Iterator
 
 from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeRemainingColumn,
-)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
+from rich.text import Text
 
-from agent.labeling import investigate_unit, split_exemplars
-from evals.label_scoring import score_label
 from evals.runner import RunError, append_result, read_results
-from tools.corpus import load_corpus
-from tools.exemplars import build_cache, dataset_exemplars
-from tools.models import SubjectModel, load_model
-from tools.units import expand
+from tools.exemplars import Exemplar
+from tools.models import SubjectModel
+
+if TYPE_CHECKING:
+    from tools.units import Unit
 
 LABELS = "labels.jsonl"
-BACKENDS = ("builtin",)
+CONFIG = "config.json"
+SUMMARY = "summary.json"
+SCORE_KEYS = ("simulation", "detection", "fuzzing", "causal_contrast")
+BASELINES = ("random", "top_token")
+KINDS = {"mlp": "neuron", "attn": "head", "resid": "dim"}
 
 
-def _config(model: SubjectModel, units: str, backend: str, k: int, corpus: str,
-            max_windows: int | None, n_random: int) -> dict[str, Any]:
-    return {"model": model.name, "fingerprint": model.fingerprint(), "units": units, "backend": backend,
-            "k": k, "corpus": corpus, "max_windows": max_windows, "n_random": n_random}
+@dataclass
+class LabelConfig:
+    """What a labeling run is.  ``model`` is a name/path (workers load it themselves) or a
+    loaded model (workers inherit it by fork: CPU only, since CUDA does not survive fork)."""
+
+    model: "str | SubjectModel"
+    units: str
+    out: Path
+    backend: str = "builtin"
+    workers: int = 1
+    k: int = 20
+    corpus: str = "default"
+    max_windows: int | None = 4000
+    n_random: int = 10
+    simulator: str = "offline"
+    seed: int = 0
+    max_rounds: int = 12
+    cache_root: Path | None = None
+    backend_options: dict[str, Any] = field(default_factory=dict)
+
+    def identity(self, subject: SubjectModel) -> dict[str, Any]:
+        """The settings a resume must share (units may grow; workers may change)."""
+        return {"model": subject.name, "fingerprint": subject.fingerprint(), "backend": self.backend,
+                "k": self.k, "corpus": self.corpus, "max_windows": self.max_windows,
+                "n_random": self.n_random, "simulator": self.simulator, "seed": self.seed,
+                "max_rounds": self.max_rounds}
 
 
-def _start_or_resume(out: Path, cfg: dict[str, Any]) -> set[str]:
-    """Write config.json for a new run, or check it matches; the units already labeled."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "config.json"
-    if path.exists():
-        old = json.loads(path.read_text())
-        diff = {k: (old.get(k), v) for k, v in cfg.items() if k != "units" and old.get(k) != v}
-        if diff:
-            raise RunError(f"{out} holds a run with other settings {diff} (old, new); use another --out")
-    path.write_text(json.dumps(cfg, indent=2) + "\n")
-    return {row["unit"] for row in read_results(out / LABELS, repair=True)}
+def unit_kind(unit: "str | Unit") -> str:
+    """``neuron`` (MLP), ``head`` (attention) or ``dim`` (residual stream)."""
+    from tools.units import parse_unit
+    return KINDS[parse_unit(unit).site]
 
 
-def label_one(model: SubjectModel, unit: str, out: Path | None, k: int, corpus: Any,
-              max_windows: int | None, n_random: int, cache_root: Path | None = None) -> dict[str, Any]:
-    """Label and score one unit; the row labels.jsonl gets."""
-    started = time.perf_counter()
-    ex = dataset_exemplars(model, unit, k=k, corpus=corpus, n_random=n_random,
-                           max_windows=max_windows, root=cache_root)
-    seen, held_top = split_exemplars(ex.top)
-    log_dir = out / unit if out is not None else None
-    result = investigate_unit(model, unit, seen, log_dir)
-    vocab = list(model.tokenizer.get_vocab())
-    scores = score_label(result.description, held_top + ex.random, seen, vocab, seed=_unit_seed(unit))
-    return {"unit": unit, "label": result.label, "description": result.description,
-            "evidence": result.evidence,
-            "scores": {k2: scores[k2] for k2 in ("simulation", "random_baseline", "top_token_baseline")},
-            "baselines": {"random": scores["random_label"], "top_token": scores["top_token_label"]},
-            "held_out": {"top": len(held_top), "random": len(ex.random)}, "labeling_exemplars": len(seen),
-            "seconds": round(time.perf_counter() - started, 3)}
-
-
-def _unit_seed(unit: str) -> int:
+def unit_seed(unit: str, seed: int = 0) -> int:
     """A stable per-unit seed (Python's ``hash`` is salted per process)."""
-    return sum((i + 1) * ord(c) for i, c in enumerate(unit))
+    return seed * 1_000_003 + sum((i + 1) * ord(c) for i, c in enumerate(unit))
 
 
-def summarize(rows: list[dict[str, Any]], seconds: float | None = None) -> dict[str, Any]:
-    """Means of the three scores, the agent's margins over each baseline, and throughput."""
-    if not rows:
-        return {"units": 0}
-    mean = {k: round(sum(r["scores"][k] for r in rows) / len(rows), 4)
-            for k in ("simulation", "random_baseline", "top_token_baseline")}
-    out: dict[str, Any] = {"units": len(rows), "mean": mean,
-                           "margin_over_random": round(mean["simulation"] - mean["random_baseline"], 4),
-                           "margin_over_top_token": round(mean["simulation"] - mean["top_token_baseline"], 4),
-                           "beats_top_token_share": round(
-                               sum(r["scores"]["simulation"] > r["scores"]["top_token_baseline"] for r in rows)
-                               / len(rows), 4)}
-    labeled = sum(r.get("seconds", 0.0) for r in rows)
-    if labeled > 0:
-        out["units_per_minute"] = round(60 * len(rows) / labeled, 2)
-    if seconds is not None:
-        out["wall_seconds"] = round(seconds, 2)
+# ----------------------------------------------------------------------------- one unit
+
+def _values(values: list[float]) -> list[float | None]:
+    """Special tokens carry NaN in memory and ``null`` in JSON (which has no NaN)."""
+    return [None if math.isnan(v) else round(v, 4) for v in values]
+
+
+def exemplars_json(top: list[Exemplar], held_top: list[Exemplar], random: list[Exemplar]) -> dict[str, Any]:
+    """The row's exemplars: top windows in rank order with their held-out flags, random ones (all held out)."""
+    held = {id(e) for e in held_top}
+    return {"top": [{"tokens": e.tokens, "values": _values(e.values), "held_out": id(e) in held} for e in top],
+            "random": [{"tokens": e.tokens, "values": _values(e.values), "held_out": True} for e in random]}
+
+
+def _empty_scores() -> dict[str, Any]:
+    return {"scores": {k: None for k in SCORE_KEYS},
+            "baselines": {b: {"label": None, "scores": {k: None for k in SCORE_KEYS}} for b in BASELINES}}
+
+
+class UnitLabeler:
+    """Per-process state: the model, the corpus, the simulator and the labeling backend.
+
+    ``label(unit)`` returns the unit's labels.jsonl row; a failing unit gives a row with
+    ``error`` (and no scores) instead of stopping the run.
+    """
+
+    def __init__(self, cfg: LabelConfig, subject: SubjectModel):
+        from tools.corpus import load_corpus
+        self.cfg, self.model = cfg, subject
+        self.corpus = load_corpus(cfg.corpus)
+        self.vocab = list(subject.tokenizer.get_vocab())
+        self._simulator: Any = None
+
+    @property
+    def simulator(self) -> Any:
+        """Built on first use, so a run of head units never needs one."""
+        if self._simulator is None:
+            self._simulator = make_simulator(self.cfg.simulator)
+        return self._simulator
+
+    def label(self, unit: str) -> dict[str, Any]:
+        started = time.perf_counter()
+        kind = unit_kind(unit)
+        log_dir = self.cfg.out / unit
+        try:
+            return self._label(unit, kind, log_dir, started)
+        except Exception as e:  # noqa: BLE001 - one failed unit must not stop the run
+            return {"unit": unit, "kind": kind, "backend": self.cfg.backend, "label": "", "description": "",
+                    "evidence": [], **_empty_scores(), "exemplars": {"top": [], "random": []},
+                    "usage": _usage_dict(None), "seconds": round(time.perf_counter() - started, 3),
+                    "error": f"{type(e).__name__}: {e}"}
+
+    def _label(self, unit: str, kind: str, log_dir: Path, started: float) -> dict[str, Any]:
+        from agent.labeling import split_exemplars
+        from tools.exemplars import dataset_exemplars
+
+        cfg = self.cfg
+        ex = dataset_exemplars(self.model, unit, k=cfg.k, corpus=self.corpus, n_random=cfg.n_random,
+                               max_windows=cfg.max_windows, root=cfg.cache_root)
+        seen, held_top = split_exemplars(ex.top)
+        result = self._investigate(unit, kind, seen, log_dir)
+        row: dict[str, Any] = {"unit": unit, "kind": kind, "backend": cfg.backend, "label": result.label,
+                               "description": result.description, "evidence": result.evidence}
+        if kind == "head":
+            from agent.labeling_heads import role_from_text
+            row["role"] = role_from_text(f"{result.label}. {result.description}")
+            row |= _empty_scores()
+        else:
+            row |= score_unit(result.description, model=self.model, unit=unit, held_top=held_top,
+                              held_random=ex.random, seen=seen, vocab=self.vocab, simulator=self.simulator,
+                              seed=unit_seed(unit, cfg.seed))
+        row["exemplars"] = exemplars_json(ex.top, held_top, ex.random)
+        row["usage"] = _usage_dict(result.usage)
+        row["seconds"] = round(time.perf_counter() - started, 3)
+        return row
+
+    def _investigate(self, unit: str, kind: str, seen: list[Exemplar], log_dir: Path) -> Any:
+        cfg = self.cfg
+        if cfg.backend == "builtin":
+            if kind == "head":
+                from agent.labeling_heads import investigate_head
+                return investigate_head(self.model, unit, log_dir)
+            from agent.labeling import investigate_unit
+            return investigate_unit(self.model, unit, seen, log_dir)
+        from agent.labeling_llm import investigate_unit_llm
+        return investigate_unit_llm(self.model, unit, cfg.backend, seen, log_dir, corpus=self.corpus,
+                                    max_rounds=cfg.max_rounds, cache_root=cfg.cache_root,
+                                    max_windows=cfg.max_windows, **cfg.backend_options)
+
+
+def _usage_dict(usage: Any) -> dict[str, Any]:
+    from agent.task import Usage
+    return (usage or Usage()).model_dump()
+
+
+def make_simulator(spec: str) -> Any:
+    """The simulator named by ``--simulator``: ``offline`` or an LLM spec (evals.label_simulators)."""
+    from agent.backends.base import MissingCredentials
+    from evals.label_simulators import make_simulator as make
+    try:
+        return make(spec)
+    except (ValueError, MissingCredentials) as e:
+        raise RunError(f"--simulator {spec!r}: {e}") from e
+
+
+def score_unit(description: str, *, model: SubjectModel, unit: str, held_top: list[Exemplar],
+               held_random: list[Exemplar], seen: list[Exemplar], vocab: list[str], simulator: Any,
+               seed: int) -> dict[str, Any]:
+    """The row's ``scores`` and ``baselines`` (contract §1), from the scorer's API (§2)."""
+    from evals.label_scoring import score_with_baselines
+    out = score_with_baselines(description, model=model, unit=unit, held_top=held_top, held_random=held_random,
+                               seen=seen, vocab=vocab, simulator=simulator, seed=seed)
+    scores = {k: _num(out["scores"].get(k)) for k in SCORE_KEYS}
+    baselines = {b: {"label": out["baselines"][b]["label"],
+                     "scores": {k: _num(out["baselines"][b]["scores"].get(k)) for k in SCORE_KEYS}}
+                 for b in BASELINES}
+    return {"scores": scores, "baselines": baselines}
+
+
+def _num(x: Any) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else round(float(x), 4)
+
+
+# ----------------------------------------------------------------------------- workers
+
+_WORKER: UnitLabeler | None = None
+
+
+def _init_worker(cfg: LabelConfig, threads: int) -> None:
+    global _WORKER
+    import torch
+    from tools.models import load_model
+
+    torch.set_num_threads(threads)
+    subject = load_model(cfg.model) if isinstance(cfg.model, str) else cfg.model
+    _WORKER = UnitLabeler(cfg, subject)
+
+
+def _label_in_worker(unit: str) -> dict[str, Any]:
+    assert _WORKER is not None, "worker process was not initialised"
+    return _WORKER.label(unit)
+
+
+def _execute(cfg: LabelConfig, subject: SubjectModel, units: list[str]) -> Iterator[dict[str, Any]]:
+    """Rows in completion order; the caller appends them (only the parent writes labels.jsonl)."""
+    if not units:
+        return
+    if cfg.workers <= 1:
+        labeler = UnitLabeler(cfg, subject)
+        for unit in units:
+            yield labeler.label(unit)
+        return
+    # A model given by name is loaded by each worker (spawn: safe with CUDA); a model object is
+    # inherited by fork (tests, tiny models; CPU only).
+    ctx = multiprocessing.get_context("spawn" if isinstance(cfg.model, str) else "fork")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    threads = max(1, (os.cpu_count() or 1) // cfg.workers)
+    with ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(cfg, threads)) as pool:
+        queue = iter(units)
+        pending: set[Future] = set()
+        for unit in queue:           # a bounded number in flight, so an interrupt loses little
+            pending.add(pool.submit(_label_in_worker, unit))
+            if len(pending) >= 2 * cfg.workers:
+                break
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                yield fut.result()
+                nxt = next(queue, None)
+                if nxt is not None:
+                    pending.add(pool.submit(_label_in_worker, nxt))
+
+
+# ----------------------------------------------------------------------------- the run
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("aia", "torch", "transformers", "nnsight", "openai", "anthropic"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            pass
     return out
 
 
-def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> Table:
-    t = Table(title=f"aia label: {summary['units']} units")
+def _start_or_resume(out: Path, identity: dict[str, Any], units: str) -> None:
+    """Write config.json for a new run, or check that it describes the same run (the units
+    may change: a resume can widen the range; config.json then names the latest request)."""
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / CONFIG
+    if path.exists():
+        old = json.loads(path.read_text())
+        diff = {k: (old.get(k), v) for k, v in identity.items() if old.get(k) != v}
+        if diff:
+            raise RunError(f"{out} holds a run with other settings {diff} (old, new); use another --out")
+        config = old | {"units": units}
+    else:
+        config = identity | {"units": units, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                             "versions": _versions()}
+    path.write_text(json.dumps(config, indent=2) + "\n")
+
+
+def latest_rows(path: Path) -> dict[str, dict[str, Any]]:
+    """The last row of each unit (a unit that failed is labeled again on resume, appending a new row)."""
+    return {r["unit"]: r for r in read_results(path, repair=True)}
+
+
+def _check_backend(spec: str) -> None:
+    """Fail before any work on a bad spec or a missing API key."""
+    if spec == "builtin":
+        return
+    if spec.startswith("local:"):
+        return                         # heavy to build; its errors surface on the first unit
+    from agent.backends import make_policy
+    from agent.backends.base import MissingCredentials
+    try:
+        make_policy(spec)
+    except (ValueError, MissingCredentials) as e:
+        raise RunError(f"labeling backend {spec!r}: {e}") from e
+
+
+def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend: str, out: Path, workers: int = 1,
+                 k: int = 20, corpus: str = "default", max_windows: int | None = 4000, n_random: int = 10,
+                 simulator: str = "offline", seed: int = 0, max_rounds: int = 12,
+                 cache_root: Path | None = None, console: Console | None = None,
+                 backend_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Label every unit of ``units`` (an address, range or whole site, or a list of them),
+    resumably; returns the summary.
+
+    ``backend``: ``builtin`` or any LLM spec ``agent.backends.make_backend`` accepts;
+    ``simulator``: ``offline`` or an LLM spec (the scorer's); ``max_windows`` caps the corpus
+    windows the exemplar cache scans (None: all of it); ``workers``: processes.
+    """
+    from tools.exemplars import build_cache
+    from tools.models import load_model
+    from tools.units import expand
+
+    if workers < 1:
+        raise RunError(f"workers must be >= 1, got {workers}")
+    if k < 4:
+        raise RunError(f"k must be >= 4 (half the top windows are held out for scoring), got {k}")
+    _check_backend(backend)
+    console = console or Console(stderr=True)
+    addresses = [units] if isinstance(units, str) else list(units)
+    if not addresses:
+        raise RunError("no units given: name at least one address, e.g. layer.3.mlp.neuron.0:20")
+    cfg = LabelConfig(model=model, units=" ".join(addresses), out=Path(out), backend=backend, workers=workers, k=k,
+                      corpus=corpus, max_windows=max_windows, n_random=n_random, simulator=simulator,
+                      seed=seed, max_rounds=max_rounds, cache_root=cache_root,
+                      backend_options=dict(backend_options or {}))
+    subject = load_model(model) if isinstance(model, str) else model
+    wanted = list(dict.fromkeys(str(u) for a in addresses for u in expand(a, subject)))
+    if any(unit_kind(u) == "head" for u in wanted) and backend == "builtin":
+        _require_head_labeler()
+    make_simulator(simulator)             # a bad --simulator fails now, not once per unit
+    _start_or_resume(cfg.out, cfg.identity(subject), cfg.units)
+    done = {u for u, r in latest_rows(cfg.out / LABELS).items() if "error" not in r}
+    todo = [u for u in wanted if u not in done]
+    started = time.perf_counter()
+    layers = sorted({_layer(u) for u in todo})
+    if layers:
+        from tools.corpus import load_corpus
+        with console.status(f"exemplar cache for layers {layers}"):
+            build_cache(subject, load_corpus(corpus), layers, k=max(k, 20), max_windows=max_windows,
+                        root=cache_root)
+    cache_seconds = time.perf_counter() - started
+    if done & set(wanted):
+        console.print(f"resuming {cfg.out}: {len(done & set(wanted))} done, {len(todo)} to go")
+    labeling_started = time.perf_counter()
+    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  TimeRemainingColumn(), console=console) as bar:
+        task = bar.add_task(f"labeling ({backend})", total=len(wanted), completed=len(wanted) - len(todo))
+        for row in _execute(cfg, subject, todo):
+            append_result(cfg.out / LABELS, row)
+            bar.update(task, advance=1, description=f"{row['unit']}: {row['label'][:30] or row.get('error', '')[:30]}")
+    labeling_seconds = time.perf_counter() - labeling_started
+    latest = latest_rows(cfg.out / LABELS)
+    rows = [latest[u] for u in wanted if u in latest]
+    summary = summarize(rows, labeled_now=len(todo), wall_seconds=labeling_seconds)
+    summary["cache_seconds"] = round(cache_seconds, 2)
+    (cfg.out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    console.print(summary_table(rows, summary))
+    return summary
+
+
+def _layer(unit: str) -> int:
+    from tools.units import parse_unit
+    return parse_unit(unit).layer
+
+
+def _require_head_labeler() -> None:
+    try:
+        importlib.import_module("agent.labeling_heads")
+    except ImportError as e:
+        raise RunError(f"head units (layer.L.attn.head.H) need the head labeler agent.labeling_heads, "
+                       f"which cannot be imported here ({e}); label neurons or dims, or use an LLM backend") from e
+
+
+# ----------------------------------------------------------------------------- summary
+
+def _mean(xs: list[float]) -> float | None:
+    return round(sum(xs) / len(xs), 4) if xs else None
+
+
+def summarize(rows: list[dict[str, Any]], labeled_now: int = 0, wall_seconds: float | None = None) -> dict[str, Any]:
+    """Per score: the agent's mean beside both baselines' means on the same units, the margins,
+    and the share of units where the agent beats each baseline; throughput and LLM cost.
+
+    Means of a score use only the units where the agent and both baselines have it (heads
+    have no simulation score), so the three numbers always compare like with like.
+    """
+    ok = [r for r in rows if "error" not in r]
+    out: dict[str, Any] = {"units": len(rows), "errors": len(rows) - len(ok),
+                           "kinds": {k: sum(r.get("kind") == k for r in rows) for k in sorted({r.get("kind") for r in rows})}}
+    if not rows:
+        return out
+    scores: dict[str, Any] = {}
+    for key in SCORE_KEYS:
+        both = [r for r in ok if r["scores"].get(key) is not None
+                and all(r["baselines"][b]["scores"].get(key) is not None for b in BASELINES)]
+        if not both:
+            continue
+        agent = _mean([r["scores"][key] for r in both])
+        entry: dict[str, Any] = {"n": len(both), "agent": agent}
+        for b in BASELINES:
+            base = _mean([r["baselines"][b]["scores"][key] for r in both])
+            entry[b] = base
+            entry[f"margin_over_{b}"] = round(agent - base, 4)
+            entry[f"beats_{b}_share"] = round(
+                sum(r["scores"][key] > r["baselines"][b]["scores"][key] for r in both) / len(both), 4)
+        scores[key] = entry
+    out["scores"] = scores
+    roles = [r["role"] for r in ok if r.get("role")]
+    if roles:
+        out["roles"] = {role: roles.count(role) for role in sorted(set(roles))}
+    usage = {k: sum(r.get("usage", {}).get(k, 0) for r in rows) for k in ("input_tokens", "output_tokens", "llm_calls")}
+    usage["cost_usd"] = round(sum(r.get("usage", {}).get("cost_usd", 0.0) for r in rows), 6)
+    out["usage"] = usage
+    unit_seconds = sum(r.get("seconds", 0.0) for r in rows)
+    if unit_seconds > 0:
+        out["seconds_per_unit"] = round(unit_seconds / len(rows), 3)
+    if labeled_now and wall_seconds:
+        out["units_per_minute"] = round(60 * labeled_now / wall_seconds, 2)
+        out["wall_seconds"] = round(wall_seconds, 2)
+    elif unit_seconds > 0:
+        out["units_per_minute"] = round(60 * len(rows) / unit_seconds, 2)
+    return out
+
+
+SHORT = {"simulation": "sim", "detection": "detect", "fuzzing": "fuzz", "causal_contrast": "causal"}
+
+
+def _f(x: float | None, sign: bool = False) -> str:
+    return "-" if x is None else (f"{x:+.2f}" if sign else f"{x:.2f}")
+
+
+def summary_table(rows: list[dict[str, Any]], summary: dict[str, Any], last: int = 20) -> Table:
+    """The last units' scores (a star where one beats both baselines), then every score's mean
+    beside both baselines' means and the margins; narrow enough for an 80-column terminal."""
+    keys = list(summary.get("scores", {}))
+    mixed = len(summary.get("kinds", {})) > 1
+    caption = [f"{summary['units']} units"]
+    if summary.get("errors"):
+        caption.append(f"{summary['errors']} failed")
+    if "units_per_minute" in summary:
+        caption.append(f"{summary['units_per_minute']} units/minute")
+    if summary.get("usage", {}).get("llm_calls"):
+        u = summary["usage"]
+        caption.append(f"{u['input_tokens']}+{u['output_tokens']} tokens, ${u['cost_usd']:.4f}")
+    if keys:
+        caption.append("* beats both baselines")
+    t = Table(title="aia label", caption=", ".join(caption))
     t.add_column("unit", no_wrap=True)
-    t.add_column("label")
-    for col in ("simulation", "random", "top token"):
-        t.add_column(col, justify="right")
-    for r in rows[-20:]:
-        s = r["scores"]
-        t.add_row(r["unit"], r["label"][:40], f"{s['simulation']:.3f}", f"{s['random_baseline']:.3f}",
-                  f"{s['top_token_baseline']:.3f}")
-    if summary["units"]:
-        m = summary["mean"]
-        t.add_row("MEAN", "", f"{m['simulation']:.3f}", f"{m['random_baseline']:.3f}",
-                  f"{m['top_token_baseline']:.3f}", style="bold")
+    if mixed:
+        t.add_column("kind")
+    t.add_column("label", ratio=1, overflow="fold")
+    for key in keys:
+        t.add_column(SHORT[key], justify="right", no_wrap=True)
+
+    def cells(r: dict[str, Any]) -> list[str]:
+        out = []
+        for k in keys:
+            a = r["scores"].get(k)
+            bases = [r["baselines"][b]["scores"].get(k) for b in BASELINES]
+            star = "*" if a is not None and all(b is not None and a > b for b in bases) else " "
+            out.append(_f(a) + star)
+        return out
+
+    for r in rows[-last:]:
+        lead = [r["unit"]] + ([r.get("kind", "")] if mixed else [])
+        if "error" in r:
+            t.add_row(*lead, Text(f"failed: {r['error'][:60]}", style="red"), *["" for _ in keys])
+            continue
+        role = f" (role: {r['role']})" if r.get("role") and r["role"] not in r["label"] else ""
+        t.add_row(*lead, Text(r["label"] + role), *cells(r))
+    scores = summary.get("scores", {})
+    if scores:
+        pad = [""] if mixed else []
+        t.add_section()
+        t.add_row("MEAN", *pad, "labeler", *[_f(scores[k]["agent"]) + " " if k in scores else "-" for k in keys],
+                  style="bold")
+        for b, name in (("random", "random word"), ("top_token", "top token")):
+            t.add_row("", *pad, f"baseline: {name}",
+                      *[_f(scores[k][b]) + " " if k in scores else "-" for k in keys])
+        for b, name in (("random", "random word"), ("top_token", "top token")):
+            t.add_row("MARGIN" if b == "random" else "", *pad, f"over {name}",
+                      *[_f(scores[k][f"margin_over_{b}"], sign=True) + " " if k in scores else "-" for k in keys],
+                      style="bold")
     return t
 
 
-def run_labeling(model: str | SubjectModel, units: str, backend: str, out: Path, workers: int = 1,
-                 k: int = 20, corpus: str = "default", max_windows: int | None = 4000, n_random: int = 10,
-                 cache_root: Path | None = None, console: Console | None = None) -> dict[str, Any]:
-    """Label every unit of ``units`` (an address or range), resumably; returns the summary.
-
-    ``max_windows`` caps the corpus windows the exemplar cache scans (None: all of it);
-    ``workers`` > 1 is not supported yet by the in-process builtin labeler.
-    """
-    if backend not in BACKENDS:
-        raise RunError(f"labeling backend {backend!r} is not available; choose one of {', '.join(BACKENDS)}")
-    if workers != 1:
-        raise RunError("--workers > 1 is not supported by the builtin labeler yet (one model per process); use 1")
-    if k < 4:
-        raise RunError(f"k must be >= 4 (half the top windows are held out for scoring), got {k}")
-    console = console or Console()
-    out = Path(out)
-    subject = load_model(model) if isinstance(model, str) else model
-    wanted = expand(units, subject)
-    todo_units = [str(u) for u in wanted]
-    done = _start_or_resume(out, _config(subject, units, backend, k, corpus, max_windows, n_random))
-    todo = [u for u in todo_units if u not in done]
-    corp = load_corpus(corpus)
-    started = time.perf_counter()
-    layers = sorted({u.layer for u in wanted if str(u) not in done})
-    if layers:
-        with console.status(f"exemplar cache for layers {layers}"):
-            build_cache(subject, corp, layers, k=max(k, 20), max_windows=max_windows, root=cache_root)
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                  console=console, transient=False) as bar:
-        task = bar.add_task("labeling", total=len(todo_units), completed=len(todo_units) - len(todo))
-        for unit in todo:
-            bar.update(task, description=unit)
-            append_result(out / LABELS, label_one(subject, unit, out, k, corp, max_windows, n_random, cache_root))
-            bar.advance(task)
-    chosen = set(todo_units)
-    rows = [r for r in read_results(out / LABELS) if r["unit"] in chosen]
-    summary = summarize(rows, time.perf_counter() - started)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    console.print(_table(rows, summary))
-    return summary
+__all__ = ["LabelConfig", "UnitLabeler", "run_labeling", "summarize", "summary_table", "score_unit",
+           "exemplars_json", "unit_kind", "unit_seed", "latest_rows", "LABELS", "SCORE_KEYS"]

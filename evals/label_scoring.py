@@ -1,109 +1,53 @@
-"""Simulation scoring of unit labels (explain-simulate-score, Bills et al. 2023), offline.
+"""Scoring unit labels: four scores of one description, beside two baseline descriptions.
 
-A simulator reads only the *description* and predicts, for every token of held-out
-excerpts (top-activating and random windows the labeler never saw), how strongly the
-unit fires; the score is the Pearson correlation between predicted and true activations
-pooled over all those tokens.  Pooling top and random excerpts rewards a description
-that says both where the unit fires and where it does not.
+Every score reads only the *description* and exemplars the labeler never saw (held-out
+top-activating windows and random windows), or fresh inputs run through the unit:
 
-The offline simulator is deterministic and lexical: the terms a description names
-(quoted words, else its content words; strongest first) predict 1.0 on tokens with the
-same lemma, decaying gently with rank; a named WordNet lexname (``noun.animal``)
-predicts 0.5 on tokens of that category; ``punctuation`` and ``start of the text`` name
-token classes.  Baselines go through the same simulator: a random vocabulary word, and
-the most frequent max-activating token of the labeling exemplars.
+- ``simulation`` (Bills et al. 2023): a simulator predicts each held-out token's
+  activation from the description; Pearson r with the true activations, pooled over top
+  and random excerpts (so saying where the unit does *not* fire counts too);
+- ``detection`` and ``fuzzing`` (Delphi): balanced accuracy of telling top from random
+  excerpts, and correct from random token highlightings (evals/label_detection.py);
+- ``causal_contrast`` (MAIA): inputs matching the description vs matched controls, run
+  through the unit (evals/label_causal.py).
+
+The simulator decides offline vs LLM for all four (evals/label_simulators.py).  Baselines
+go through the very same scorers: a random vocabulary word, and the most frequent
+max-activating token of the labeling exemplars; a label is worth something only when it
+beats both.  Everything is deterministic given the seed (and, with an LLM, its replies).
 """
 from __future__ import annotations
 
 import math
 import random
-import re
 from collections import Counter
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from agent.labeling import is_punctuation, lemma, lexnames, peak_index, token_word
+from agent.labeling import peak_index, token_word
+from evals.label_causal import causal_contrast
+from evals.label_detection import detection_score, fuzzing_score
+from evals.label_simulators import OfflineSimulator, Simulator
 from tools.exemplars import Exemplar
+from tools.models import SubjectModel
 
-_QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
-_LEXNAME = re.compile(r"\b(noun|verb|adj|adv)\.[a-z_]+\b")
-_STOP = frozenset([
-    "a", "an", "the", "and", "or", "but", "of", "on", "in", "at", "to", "for", "with", "by", "from",
-    "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these",
-    "those", "fires", "fire", "firing", "activates", "activate", "activation", "unit", "neuron",
-    "words", "word", "tokens", "token", "also", "other", "such", "like", "when", "where", "which",
-    "who", "what", "their", "there", "they", "them", "he", "she", "his", "her", "not", "no",
-    "strongest", "first", "own", "contexts", "context", "top", "exemplars", "text", "start",
-    "mostly", "about", "responds", "respond", "detects", "detect", "strongly", "highly",
-    "selective", "related", "mentions", "mention",
-])
-CATEGORY_WEIGHT = 0.5
-CLASS_WEIGHT = 0.5
-RANK_DECAY = 0.1
+SCORES = ("simulation", "detection", "fuzzing", "causal_contrast")
 
 
-@dataclass(frozen=True)
-class SimulationSpec:
-    """What a description names, as the simulator understands it."""
-
-    terms: tuple[str, ...]
-    categories: tuple[str, ...]
-    punctuation: bool
-    start: bool
-
-
-def parse_description(description: str) -> SimulationSpec:
-    """Terms (lemmatized), WordNet lexnames and token classes named by a description."""
-    if not description or not description.strip():
-        raise ValueError("cannot simulate an empty description")
-    categories = tuple(m.group(0) for m in _LEXNAME.finditer(description))
-    rest = _LEXNAME.sub(" ", description)
-    quoted = [a or b for a, b in _QUOTED.findall(rest)]
-    if quoted:
-        raw = [q.strip().lower() for q in quoted]
-    else:
-        raw = [w.lower() for w in re.findall(r"[A-Za-z]+", rest) if w.lower() not in _STOP and len(w) > 2]
-        if "punctuation" in raw:
-            raw.remove("punctuation")
-    terms = tuple(dict.fromkeys(lemma(t) for t in raw if t))
-    low = description.lower()
-    return SimulationSpec(terms, categories, "punctuation" in low, "start of the text" in low)
-
-
-def simulate(description: str, excerpts: list[list[str]]) -> list[np.ndarray]:
-    """Predicted activation of every token of every excerpt (token lists as in the cache)."""
-    spec = parse_description(description)
-    rank = {t: 1.0 - RANK_DECAY * i for i, t in enumerate(spec.terms)}
-    out = []
-    for tokens in excerpts:
-        pred = np.zeros(len(tokens))
-        for i, tok in enumerate(tokens):
-            w = token_word(tok)
-            if not w:
-                continue
-            p = rank.get(lemma(w), rank.get(w, 0.0))
-            if spec.categories and set(lexnames(w)) & set(spec.categories):
-                p = max(p, CATEGORY_WEIGHT)
-            if spec.punctuation and is_punctuation(w):
-                p = max(p, CLASS_WEIGHT)
-            if spec.start and i <= 2:
-                p = max(p, CLASS_WEIGHT)
-            pred[i] = p
-        out.append(pred)
-    return out
-
-
-def simulation_score(description: str, excerpts: list[Exemplar]) -> float:
+def simulation_score(description: str, excerpts: list[Exemplar], simulator: Simulator | None = None) -> float:
     """Pooled Pearson r between simulated and true activations (special tokens, NaN, dropped).
 
     A constant prediction (the description names nothing present) scores 0.
     """
     if not excerpts:
         raise ValueError("simulation scoring needs at least one held-out excerpt")
-    preds = simulate(description, [e.tokens for e in excerpts])
+    simulator = simulator or OfflineSimulator()
+    preds = simulator.simulate(description, [e.tokens for e in excerpts])
     true = np.concatenate([np.asarray(e.values, dtype=float) for e in excerpts])
-    pred = np.concatenate(preds)
+    pred = np.concatenate([np.asarray(p, dtype=float) for p in preds])
+    if len(pred) != len(true):
+        raise ValueError(f"{simulator.name} returned {len(pred)} predictions for {len(true)} tokens")
     keep = ~np.isnan(true)
     true, pred = true[keep], pred[keep]
     if len(true) < 2 or pred.std() == 0 or true.std() == 0:
@@ -121,8 +65,9 @@ def top_token_label(exemplars: list[Exemplar]) -> str:
             counts[word] += 1
     if not counts:
         raise ValueError("no exemplar has a scorable max token")
-    word = counts.most_common(1)[0][0].replace("'", "")
-    return f"Fires on the word '{word}'."
+    word = counts.most_common(1)[0][0]
+    quote = '"' if "'" in word else "'"      # an apostrophe token stays quotable
+    return f"Fires on the word {quote}{word.replace(quote, '')}{quote}."
 
 
 def random_label(vocabulary: list[str], seed: int) -> str:
@@ -133,11 +78,33 @@ def random_label(vocabulary: list[str], seed: int) -> str:
     return f"Fires on the word '{random.Random(seed).choice(words)}'."
 
 
-def score_label(description: str, held_out: list[Exemplar], labeling: list[Exemplar],
-                vocabulary: list[str], seed: int = 0) -> dict[str, float | str]:
-    """Simulation score of a description beside the two baselines, on the same excerpts."""
-    rnd, top = random_label(vocabulary, seed), top_token_label(labeling)
-    return {"simulation": round(simulation_score(description, held_out), 4),
-            "random_baseline": round(simulation_score(rnd, held_out), 4),
-            "top_token_baseline": round(simulation_score(top, held_out), 4),
-            "random_label": rnd, "top_token_label": top}
+def score_description(description: str, *, model: SubjectModel, unit: str, held_top: list[Exemplar],
+                      held_random: list[Exemplar], simulator: Simulator, seed: int) -> dict[str, float | None]:
+    """The four scores of one description (``SCORES``), rounded to 4 places; None where a
+    score does not apply (no random excerpts for detection, no hot token to highlight for
+    fuzzing, no term to write a sentence with for the offline causal contrast)."""
+    if not held_top:
+        raise ValueError(f"{unit}: scoring needs held-out top exemplars; got none")
+    scores: dict[str, float | None] = {
+        "simulation": simulation_score(description, held_top + held_random, simulator),
+        "detection": detection_score(description, held_top, held_random, simulator, seed),
+        "fuzzing": fuzzing_score(description, held_top, simulator, seed),
+        "causal_contrast": causal_contrast(description, model, unit, simulator.llm, seed),
+    }
+    return {k: None if v is None else round(v, 4) for k, v in scores.items()}
+
+
+def score_with_baselines(description: str, *, model: SubjectModel, unit: str, held_top: list[Exemplar],
+                         held_random: list[Exemplar], seen: list[Exemplar], vocab: list[str],
+                         simulator: Simulator, seed: int) -> dict[str, Any]:
+    """Scores of ``description`` and of the two baselines, through the same scorers and excerpts.
+
+    ``seen`` are the labeling exemplars (the top-token baseline reads them, as the labeler
+    did); ``vocab`` the subject's token vocabulary (the random baseline draws from it).
+    """
+    kw: dict[str, Any] = {"model": model, "unit": unit, "held_top": held_top, "held_random": held_random,
+                          "simulator": simulator, "seed": seed}
+    baselines = {"random": random_label(vocab, seed), "top_token": top_token_label(seen)}
+    return {"scores": score_description(description, **kw),
+            "baselines": {name: {"label": label, "scores": score_description(label, **kw)}
+                          for name, label in baselines.items()}}

@@ -156,6 +156,16 @@ def test_transcript_streams_and_renders(tmp_path):
         show_transcript(tmp_path / "missing")
 
 
+def test_chat_commands_read_as_text_in_transcripts(tmp_path):
+    writer = TranscriptWriter(tmp_path)
+    writer.write("command", text="/call layer.0.mlp.neuron.1 the cat", output="cat 0.93", seconds=0.25)
+    writer.write("interrupted", tool="exemplars", command="/exemplars layer.5.mlp.neuron.2")
+    writer.close()
+    text = show_transcript(tmp_path)
+    assert "command (0.2s)" in text and "/call layer.0.mlp.neuron.1 the cat\ncat 0.93" in text
+    assert "stopped by Ctrl-C: exemplars" in text
+
+
 def test_prompts_render_strictly():
     with pytest.raises(ValueError, match="no prompt template 'nope.j2'"):
         render("nope")

@@ -8,73 +8,35 @@ report is exercised on what real runs contain.
 
 from __future__ import annotations
 
-import html
-import io
 import json
-import re
 import shutil
-import subprocess
-import tempfile
-from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from PIL import Image
 
-from evals.report import (
+from evals.report import build_report, detect_kind
+from evals.report_common import (
     CLIP_CHARS,
     MARKER,
-    ExemplarView,
-    InvestigationView,
     ReportError,
-    build_report,
     exemplar_views,
-    render_investigation,
     shade_tokens,
 )
 from evals.runner import BenchConfig, read_results, run_bench
 from find_functions.layout import write_suite
 
 from .conftest import tiny_functions
+from .report_browser import DOM, chromium, needs_chromium, png, run_harness, screenshot
 
 HOSTILE = 'reverses <script>alert("x")</script> & <b>bold</b>'
 HOSTILE_CODE = 'def function(x):\n    return "</pre><script>alert(1)</script>"\n'
 LONG_OBSERVATION = "f(1) = 2, " * 600
 
 
-class DOM(HTMLParser):
-    """Just enough of a DOM for assertions: start tags with attributes, and the text."""
-
-    def __init__(self, html: str):
-        super().__init__()
-        self.tags: list[tuple[str, dict[str, str | None]]] = []
-        self.chunks: list[str] = []
-        self.feed(html)
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self.tags.append((tag, dict(attrs)))
-
-    def handle_data(self, data: str) -> None:
-        self.chunks.append(data)
-
-    @property
-    def text(self) -> str:
-        return "".join(self.chunks)
-
-    def find(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
-        return [a for t, a in self.tags if t == tag and all(a.get(k.rstrip("_")) == v for k, v in attrs.items())]
-
-
-def _png(color: tuple[int, int, int]) -> bytes:
-    buf = io.BytesIO()
-    Image.new("RGB", (40, 20), color).save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def _synthetic_transcript(log_dir: Path) -> None:
     """An investigation as the agent loop writes it: rounds, tool calls, a ledger that moves, an image."""
     (log_dir / "images").mkdir(parents=True, exist_ok=True)
-    (log_dir / "images" / "0001.png").write_bytes(_png((200, 30, 30)))
+    (log_dir / "images" / "0001.png").write_bytes(png((200, 30, 30)))
     h1 = {"id": "H1", "statement": "f is linear", "status": "open", "history": [[1, "open", ""]]}
     h1_ok = h1 | {"status": "supported", "history": [[1, "open", ""], [2, "supported", "f(0)=1, f(1)=3, f(2)=5"]]}
     h2 = {"id": "H2", "statement": "f is quadratic", "status": "refuted", "history": [[2, "refuted", "second differences are 0"]]}
@@ -197,8 +159,6 @@ def test_rebuild_replaces_and_bad_input_is_refused(run_dir: Path, tmp_path: Path
     with pytest.raises(ReportError, match="not an aia report"):
         build_report(run_dir, foreign)
     assert (foreign / "notes.txt").read_text() == "keep me"
-    with pytest.raises(ReportError, match="run.json is missing"):
-        build_report(tmp_path)
     bad = tmp_path / "bad"
     bad.mkdir()
     shutil.copy(run_dir / "run.json", bad / "run.json")
@@ -218,34 +178,46 @@ def test_a_run_without_results_yet(run_dir: Path, tmp_path: Path) -> None:
 
 
 def test_shade_tokens_and_exemplar_macro() -> None:
-    shades = shade_tokens([["the", 0.0], [" cat", 2.0], [" sat", -1.0]])
+    shades = shade_tokens(["the", " cat", " sat", "[SEP]"], [0.0, 2.0, -1.0, None])
     assert [s.style for s in shades] == ["background:rgba(220,60,30,0.00)", "background:rgba(220,60,30,1.00)",
-                                         "background:rgba(40,90,220,0.50)"]
-    assert shade_tokens([["a", 1.0]], scale=4.0)[0].style.endswith("0.25)")
+                                         "background:rgba(40,90,220,0.50)", ""]
+    assert shades[3].activation is None  # a special token: unshaded, not a zero
+    assert shade_tokens(["a"], [1.0], scale=4.0)[0].style.endswith("0.25)")
+    assert shade_tokens(["a"], [float("nan")])[0].activation is None
     with pytest.raises(ValueError, match="not a number"):
-        shade_tokens([["a", "high"]])
-    with pytest.raises(ValueError, match="expected \\[token, activation\\]"):
-        shade_tokens([["a"]])
-    views = exemplar_views([[["<b>", 1.0], ["x", 0.5]], {"caption": "random", "tokens": [["y", 4.0]]}])
+        shade_tokens(["a"], ["high"])
+    with pytest.raises(ValueError, match="1 tokens but 2 values"):
+        shade_tokens(["a"], [1.0, 2.0])
+    views = exemplar_views({"top": [{"tokens": ["<b>", "x"], "values": [1.0, 0.5]}],
+                            "random": [{"tokens": ["y"], "values": [4.0], "held_out": True}]})
     assert views[0].tokens[0].style.endswith("0.25)")  # one scale (4.0) shared by all exemplars
-    view = InvestigationView(key="units/l3.n7", variant=None, answer={"description": "cats"},
-                             exemplars=views + [ExemplarView("empty", [])])
-    dom = DOM(render_investigation(view, title="layer 3, neuron 7"))
-    spans = dom.find("span", class_="tok")
-    assert [s["title"] for s in spans] == ["1", "0.5", "4"]
-    assert spans[0]["style"] == "background:rgba(220,60,30,0.25)"
-    assert "<b>" in dom.text and not dom.find("b")
-    assert "layer 3, neuron 7" in dom.text
+    assert [v.caption for v in views] == ["top 1", "random 1"] and [v.held_out for v in views] == [False, True]
+    with pytest.raises(ValueError, match=r"exemplars\['top'\]\[0\] needs lists"):
+        exemplar_views({"top": [{"tokens": "abc"}]})
 
 
-def _chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+@pytest.mark.parametrize(("tokens", "shown"), [
+    (["Ġthe", "Ġcat", "Ċ", "sat"], [" the", " cat", "\n", "sat"]),  # byte-level BPE: markers become spaces
+    (["▁the", "▁cat"], [" the", " cat"]),                            # sentencepiece
+    (["[CLS]", "the", "cat", "##s"], ["[CLS]", " the", " cat", "s"]),  # WordPiece: spaces between words
+])
+def test_tokens_read_as_text(tokens: list[str], shown: list[str]) -> None:
+    shades = shade_tokens(tokens, [1.0] * len(tokens))
+    assert [t.space + t.token for t in shades] == shown
+    assert all(t.token.strip(" ") for t in shades)  # the space before a word is never shaded
 
 
-#: A test page that drives the index's script inside an iframe and writes what it saw into its own DOM.
-HARNESS = """<!doctype html><html><body><iframe id="f" src="%s"></iframe><pre id="out">not run</pre><script>
-document.getElementById("f").onload = () => {
-  const d = document.getElementById("f").contentDocument, res = {};
+def test_kind_detection(run_dir: Path, tmp_path: Path) -> None:
+    assert detect_kind(run_dir) == "bench"
+    with pytest.raises(ReportError, match="neither a bench run .* a label run .* nor a chat session"):
+        build_report(tmp_path)
+    with pytest.raises(ReportError, match="is not a directory"):
+        build_report(tmp_path / "absent")
+
+
+#: Drives the index's script inside the harness: sorting and filtering as a person clicks them.
+SORT_AND_FILTER = """
+  const res = {};
   const rows = () => [...d.querySelectorAll("#inv tbody tr")].filter(r => !r.hidden)
     .map(r => r.cells[1].textContent + "/" + r.cells[0].textContent + " " + r.cells[3].textContent);
   const score = d.querySelector("#inv thead th:nth-child(4)");
@@ -255,26 +227,13 @@ document.getElementById("f").onload = () => {
   q.value = "reverse"; q.dispatchEvent(new Event("input")); res.search = rows(); res.shown = d.getElementById("shown").textContent;
   q.value = ""; cat.value = "strings"; cat.dispatchEvent(new Event("input")); res.category = rows();
   cat.value = ""; err.checked = true; err.dispatchEvent(new Event("input")); res.errors = rows();
-  document.getElementById("out").textContent = JSON.stringify(res);
-};
-</script></body></html>"""
+  return res;
+"""
 
 
-@pytest.mark.skipif(_chromium() is None, reason="chromium is not installed (CI: apt-get install -y chromium)")
+@needs_chromium
 def test_real_browser_renders_the_report(run_dir: Path, tmp_path: Path) -> None:
     index = run_dir / "report" / "index.html"
-    shot = tmp_path / "index.png"
-    harness = tmp_path / "harness.html"
-    harness.write_text(HARNESS % index.as_uri())
-
-    def chromium(*args: str) -> subprocess.CompletedProcess[str]:
-        with tempfile.TemporaryDirectory() as profile:
-            return subprocess.run(
-                [_chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", f"--user-data-dir={profile}",
-                 "--enable-logging=stderr", "--v=0", *args],
-                check=False, capture_output=True, text=True, timeout=90)
-
     dumped = chromium("--dump-dom", index.as_uri())
     assert dumped.returncode == 0, dumped.stderr[-2000:]
     assert "Uncaught" not in dumped.stderr, dumped.stderr[-2000:]  # the inline script loaded without errors
@@ -282,18 +241,9 @@ def test_real_browser_renders_the_report(run_dir: Path, tmp_path: Path) -> None:
     assert dom.find("table", class_="summary") and dom.find("table", id="inv")
     assert len([a for a in dom.find("a") if a.get("href", "").endswith(".html")]) == 4
 
-    chromium(f"--screenshot={shot}", "--window-size=1280,2000", index.as_uri())
-    with Image.open(shot) as img:
-        assert img.size == (1280, 2000)
-        rgb = img.convert("RGB")
-        assert rgb.getpixel((5, 5)) == (0x1D, 0x23, 0x30)  # the header's colour: the inline CSS applied
-        assert len(rgb.getcolors(maxcolors=1 << 16) or range(1 << 16)) > 50  # text and tables, not a blank page
+    screenshot(index, tmp_path / "index.png", (1280, 2000))
 
-    # sorting and filtering, clicked in the browser (file:// pages may script each other only with this flag)
-    driven = chromium("--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom", harness.as_uri())
-    found = re.search(r'<pre id="out">(.*?)</pre>', driven.stdout, re.DOTALL)
-    assert found and found.group(1) != "not run", f"the harness did not run: {driven.stderr[-2000:]}"
-    seen = json.loads(html.unescape(found.group(1)))
+    seen = run_harness(index, SORT_AND_FILTER, tmp_path)
     assert seen["ascending"][0] == "numeric/f00002 0.000" and seen["descending"][-1] == "numeric/f00002 0.000"
     assert len(seen["ascending"]) == 4
     assert seen["search"] == ["strings/f00000 1.000"] and seen["shown"] == "1 shown"

@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-SHORT_NAMES = ("minilm", "smollm2", "gemma3-270m")
+SHORT_NAMES = ("minilm", "smollm2", "gemma3-270m", "toy-induction")
 
 # Candidate module names, relative to a block, tried in order.
 _ATTN_OUT = ("self_attn.o_proj", "attn.c_proj", "attention.output.dense", "attn.out_proj",
@@ -268,7 +268,8 @@ def load_model(name: str, device: str | None = None, dtype: torch.dtype = torch.
 def packaged_model_path(short_name: str) -> str:
     """Local transformers directory of a packaged model (``minilm``, ``smollm2``,
     ``gemma3-270m``), dequantizing GGUF weights into the cache on first use."""
-    paths = {"minilm": _minilm_path, "smollm2": _smollm2_path, "gemma3-270m": _gemma3_path}
+    paths = {"minilm": _minilm_path, "smollm2": _smollm2_path, "gemma3-270m": _gemma3_path,
+             "toy-induction": _toy_induction_path}
     if short_name not in paths:
         raise ValueError(f"no packaged model {short_name!r}; packaged: {', '.join(SHORT_NAMES)}")
     return str(paths[short_name]())
@@ -279,6 +280,16 @@ def _package_dir(package: str, install_hint: str) -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(f"package {package!r} is not installed: {install_hint}")
     return Path(list(spec.submodule_search_locations)[0])
+
+
+def _toy_induction_path() -> Path:
+    """The toy induction model shipped with the ground-truth heads (find_functions/heads),
+    located beside this package rather than imported: tools know nothing of find_functions."""
+    path = Path(__file__).resolve().parents[1] / "find_functions" / "heads" / "toy-induction"
+    if not (path / "model.safetensors").is_file():
+        raise FileNotFoundError(f"{path}: toy induction model missing; "
+                                "run `python -m find_functions.heads.train`")
+    return path
 
 
 def _minilm_path() -> str:

@@ -1,0 +1,1 @@
+"""`aia chat`: a terminal conversation about a model's units (see agent.chat.repl)."""

@@ -1,0 +1,191 @@
+"""Chat sessions on disk: SESSION_DIR/session.json plus SESSION_DIR/transcript.jsonl.
+
+The transcript is the session: every event is appended and flushed as it happens, so a
+killed chat loses nothing, and resuming rebuilds the LLM history and the hypothesis ledger
+from it. Events are the bench loop's (user, assistant, tool_result, hypotheses,
+final_request) plus `command` (a slash command, its output and duration) and `interrupted`
+(Ctrl-C stopped a tool).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from agent.backends.base import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
+from agent.ledger import Hypothesis, Ledger
+from agent.transcript import TRANSCRIPT_NAME, TranscriptWriter, read_transcript
+from tools.models import cache_dir
+
+SESSION_FILE = "session.json"
+#: The observation given to a tool call whose result never reached the transcript (the
+#: process was killed mid-tool), so a resumed history answers every call.
+LOST_RESULT = "No result: the session ended while this tool was running."
+
+
+class SessionError(ValueError):
+    """A session directory that cannot be created or resumed; the message says why."""
+
+
+def command_note(text: str, output: str) -> str:
+    """How a slash command appears in the LLM's history (the person ran a tool directly)."""
+    return f"[The user ran the command `{text}` directly. Its output:]\n{output}"
+
+
+def sessions_root() -> Path:
+    return cache_dir() / "chats"
+
+
+def new_session_dir(model: str) -> Path:
+    slug = re.sub(r"[^A-Za-z0-9._-]+", "_", Path(model).name or model)[:40]
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S")
+    path = sessions_root() / f"{stamp}-{slug}"
+    n = 1
+    while path.exists():
+        n += 1
+        path = sessions_root() / f"{stamp}-{slug}-{n}"
+    return path
+
+
+def resolve_session(name: str | Path) -> Path:
+    """A session directory given as a path or as a name under the sessions root."""
+    for candidate in (Path(name).expanduser(), sessions_root() / str(name)):
+        if (candidate / SESSION_FILE).is_file():
+            return candidate
+    raise SessionError(f"no chat session at {name!r} (looked for {SESSION_FILE} there and under {sessions_root()})")
+
+
+class AppendingTranscript(TranscriptWriter):
+    """A TranscriptWriter that continues an existing transcript instead of replacing it.
+
+    Event times (`t`) continue from the last event, and image numbers from the images
+    already saved, so a resumed session reads as one stream. A torn last line (the process
+    was killed mid-write) is cut off first: appended after it, the next event would be
+    unreadable and hide everything after it.
+    """
+
+    def __init__(self, log_dir: Path, events: list[dict[str, Any]]):
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        path = self.log_dir / TRANSCRIPT_NAME
+        if path.is_file():
+            data = path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                with open(path, "r+b") as f:
+                    f.truncate(data.rfind(b"\n") + 1)
+        last_t = max((float(e.get("t", 0.0)) for e in events), default=0.0)
+        self.started = time.monotonic() - last_t
+        self.events = list(events)
+        images = self.log_dir / "images"
+        self._images = len(list(images.glob("*.png"))) if images.is_dir() else 0
+        self._file = open(self.log_dir / TRANSCRIPT_NAME, "a", encoding="utf-8")
+
+
+def _versions() -> dict[str, str]:
+    out = {}
+    for package in ("aia", "torch", "transformers", "nnsight"):
+        try:
+            out[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+@dataclass
+class Session:
+    """An open session: its directory, metadata and transcript writer."""
+
+    path: Path
+    meta: dict[str, Any]
+    transcript: TranscriptWriter
+
+    @classmethod
+    def create(cls, path: Path, model: str, backend: str, seed: int = 0) -> "Session":
+        path = Path(path).expanduser()
+        if (path / TRANSCRIPT_NAME).exists():
+            raise SessionError(f"{path} already holds a session; resume it with --resume {path}")
+        path.mkdir(parents=True, exist_ok=True)
+        meta = {"kind": "chat", "model": model, "backend": backend,
+                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seed": seed,
+                "versions": _versions()}
+        (path / SESSION_FILE).write_text(json.dumps(meta, indent=1) + "\n")
+        return cls(path, meta, TranscriptWriter(path))
+
+    @classmethod
+    def resume(cls, name: str | Path) -> "Session":
+        path = resolve_session(name)
+        meta = json.loads((path / SESSION_FILE).read_text())
+        if meta.get("kind") != "chat":
+            raise SessionError(f"{path}/{SESSION_FILE} is not a chat session (kind {meta.get('kind')!r})")
+        events = list(read_transcript(path)) if (path / TRANSCRIPT_NAME).is_file() else []
+        return cls(path, meta, AppendingTranscript(path, events))
+
+    @property
+    def events(self) -> list[dict[str, Any]]:
+        return self.transcript.events
+
+    def save(self, **updates: Any) -> Path:
+        """Rewrite session.json (the transcript is already on disk, flushed per event)."""
+        self.meta.update(updates, saved=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        tmp = self.path / (SESSION_FILE + ".tmp")
+        tmp.write_text(json.dumps(self.meta, indent=1) + "\n")
+        tmp.replace(self.path / SESSION_FILE)
+        return self.path
+
+    def close(self) -> None:
+        self.transcript.close()
+
+
+def rebuild_history(events: list[dict[str, Any]], log_dir: Path | None = None) -> list[Entry]:
+    """The provider-neutral history a conversation had, from its transcript events.
+
+    Slash commands become notes, as they were during the session; tool calls whose result
+    was never written (a killed process) get LOST_RESULT so every call is answered.
+    """
+    history: list[Entry] = []
+    pending: list[ToolCall] = []
+
+    def settle() -> None:
+        for call in pending:
+            history.append(ToolResult(call.id, call.name, LOST_RESULT, is_error=True))
+        pending.clear()
+
+    for e in events:
+        kind = e.get("type")
+        if kind == "tool_result":
+            pending[:] = [c for c in pending if c.id != e.get("call_id")]
+            images = [(log_dir / p).read_bytes() for p in e.get("images") or [] if log_dir and (log_dir / p).is_file()]
+            history.append(ToolResult(e.get("call_id", ""), e.get("name", ""), e.get("text", ""), images,
+                                      bool(e.get("is_error"))))
+            continue
+        if kind in ("user", "final_request", "assistant", "command"):
+            settle()
+        if kind in ("user", "final_request"):
+            history.append(UserMessage(e.get("text", "")))
+        elif kind == "command":
+            history.append(UserMessage(command_note(e.get("text", ""), e.get("output", ""))))
+        elif kind == "assistant":
+            calls = [ToolCall(c.get("id", ""), c.get("name", ""), c.get("arguments") or {}, c.get("error"))
+                     for c in e.get("tool_calls") or []]
+            history.append(AssistantTurn(e.get("text", ""), calls))
+            pending.extend(calls)
+    settle()
+    return history
+
+
+def rebuild_ledger(events: list[dict[str, Any]]) -> Ledger:
+    """The ledger as of the last `hypotheses` snapshot."""
+    snapshots = [e for e in events if e.get("type") == "hypotheses"]
+    if not snapshots:
+        return Ledger()
+    return Ledger(hypotheses={k: Hypothesis.model_validate(v) for k, v in snapshots[-1].get("ledger", {}).items()})
+
+
+def last_round(events: list[dict[str, Any]]) -> int:
+    return max((int(e.get("round") or 0) for e in events), default=0)

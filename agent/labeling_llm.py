@@ -1,0 +1,109 @@
+"""The LLM labeler: a language model investigates one unit with the model tools and submits a label.
+
+It runs a `Conversation` (agent.conversation) over the labeling tools (agent.model_tools:
+exemplars, call_unit, synthesize, edit, ablate, patch, steer, attention, record_hypotheses,
+submit_label) until `submit_label` is accepted or the round cap is hit.  The scorer's
+held-out exemplars must stay unseen, so the tool context gets an exemplar source that
+serves only the labeling split: for the unit under study exactly the windows the runner
+passes in, for any other unit the same every-other-window split of its cache.
+
+The transcript is the bench loop's format (start, system, user, assistant, tool_result,
+hypotheses, end), so `aia show` and the reports read it like any other investigation.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from agent.backends import make_policy
+from agent.conversation import Conversation
+from agent.labeling import UnitLabel, split_exemplars
+from agent.model_tools import ModelToolContext, model_tool_registry
+from agent.tools_registry import ToolRegistry
+from agent.transcript import TranscriptWriter
+from prompts import render
+from tools.exemplars import Exemplar
+from tools.models import SubjectModel
+from tools.units import parse_unit
+
+KIND_NAMES = {"mlp": "neuron", "attn": "head", "resid": "dim"}
+#: Top windows the cache keeps per unit (tools.exemplars builds it with k >= 20).
+CACHE_K = 20
+
+
+class LabelingError(RuntimeError):
+    """The investigation ended without a usable label (nothing submitted, nothing said)."""
+
+
+def labeling_tools(model: SubjectModel, kind: str) -> ToolRegistry:
+    """The label tools that apply: patch and steer need next-token logits; attention is for heads."""
+    tools = model_tool_registry("label")
+    if not model.is_causal:
+        tools = tools.without("patch", "steer")
+    if kind != "head":
+        tools = tools.without("attention")
+    return tools
+
+
+def labeling_split_source(ctx: ModelToolContext, unit: str, seen: list[Exemplar]):
+    """An ``exemplar_source`` that never serves held-out windows (see the module docstring)."""
+
+    def source(address: str, k: int) -> list[Exemplar]:
+        if address == unit:
+            return seen[:k]
+        top = ctx.dataset_exemplars(address, min(2 * k, CACHE_K)).top
+        return split_exemplars(top)[0][:k]
+
+    return source
+
+
+def investigate_unit_llm(model: SubjectModel, unit: str, spec: str, seen: list[Exemplar],
+                         log_dir: Path | None = None, *, corpus: Any = "default", max_rounds: int = 12,
+                         cache_root: Path | None = None, max_windows: int | None = 4000,
+                         **policy_options: Any) -> UnitLabel:
+    """Let the LLM named by ``spec`` (any ``make_policy`` spec) investigate ``unit``.
+
+    ``seen`` are the labeling exemplars (the runner's split); ``policy_options`` go to the
+    policy (api_key, base_url, prices, ...).  The returned label carries the run's usage
+    (tokens, dollars, calls).  Raises LabelingError when the LLM neither submitted a
+    label nor wrote any answer.
+    """
+    kind = KIND_NAMES[parse_unit(unit).site]
+    policy = make_policy(spec, **policy_options)
+    tools = labeling_tools(model, kind)
+    ctx = ModelToolContext(model, corpus=corpus, cache_root=cache_root, max_windows=max_windows, unit=unit)
+    ctx.exemplar_source = labeling_split_source(ctx, unit, seen)
+    system = render("task_unit_system", model=model, kind=kind, tools=tools.docs(),
+                    text_protocol=not policy.native_tools)
+    log = TranscriptWriter(log_dir)
+    started = time.perf_counter()
+    log.write("start", task_id=unit, kind="label", backend=spec, max_rounds=max_rounds, tools=tools.names(),
+              native_tools=policy.native_tools)
+    log.write("system", text=system)
+    conv = Conversation(policy, tools, ctx, system=system, transcript=log, max_rounds=max_rounds,
+                        finish_tool="submit_label")
+    try:
+        last = conv.ask(render("task_unit", unit=unit, kind=kind, n_exemplars=len(seen), max_rounds=max_rounds))
+        result = _result(unit, conv, last)
+        log.write("end", stop_reason="submitted" if conv.submission else "rounds", rounds=conv.rounds,
+                  accepted=conv.submission is not None,
+                  answer={"label": result.label, "description": result.description, "evidence": result.evidence},
+                  usage=conv.usage.model_dump(), seconds=round(time.perf_counter() - started, 3),
+                  ledger={k: h.model_dump() for k, h in ctx.ledger.hypotheses.items()})
+        return result
+    except Exception as e:
+        log.write("error", error=f"{type(e).__name__}: {e}", rounds=conv.rounds, usage=conv.usage.model_dump())
+        raise
+    finally:
+        log.close()
+
+
+def _result(unit: str, conv: Conversation, last_text: str) -> UnitLabel:
+    """The submitted label, or (no submission) the last answer as the description, unlabeled."""
+    sub = conv.submission
+    if sub is not None:
+        return UnitLabel(unit, sub.label, sub.description, list(sub.evidence), usage=conv.usage)
+    if not last_text.strip():
+        raise LabelingError(f"{unit}: the LLM submitted no label in {conv.rounds} rounds and gave no answer")
+    return UnitLabel(unit, "(not submitted)", last_text.strip(), [], usage=conv.usage)

@@ -1,0 +1,259 @@
+"""Simulators: from a unit's *description* alone, predict its activation on every token.
+
+Explain-simulate-score (Bills et al. 2023) needs someone who reads only the description
+and guesses, token by token, where the unit fires.  Two such readers share one protocol:
+
+- ``OfflineSimulator``: deterministic and lexical (no LLM).  The terms a description
+  names (quoted words, else its content words; strongest first) predict 1.0 on tokens
+  with the same lemma, decaying gently with rank; a named WordNet lexname
+  (``noun.animal``) predicts 0.5 on tokens of that category; ``punctuation`` and
+  ``start of the text`` name token classes.  It reads the builtin labeler's convention
+  (agent/labeling.py) exactly and any plain-English description roughly.
+- ``LLMSimulator``: an LLM (any backend spec ``agent.backends.make_policy`` accepts) reads
+  the description and one excerpt's numbered tokens and answers an integer 0-10 per token,
+  as in Bills et al.; one request per excerpt keeps replies short enough for weak models.
+
+The LLM simulator also carries its ``LLMClient`` (``.llm``), so detection, fuzzing and the
+causal contrast ask the same LLM; the offline simulator has ``llm = None`` and those
+scorers then derive their answers from its per-token predictions.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+import numpy as np
+
+from agent.labeling import is_punctuation, lemma, lexnames, token_word
+from agent.task import Usage
+from prompts import render
+
+_QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
+_LEXNAME = re.compile(r"\b(noun|verb|adj|adv)\.[a-z_]+\b")
+_STOP = frozenset([
+    "a", "an", "the", "and", "or", "but", "of", "on", "in", "at", "to", "for", "with", "by", "from",
+    "as", "is", "are", "was", "were", "be", "been", "being", "it", "its", "this", "that", "these",
+    "those", "fires", "fire", "firing", "activates", "activate", "activation", "unit", "neuron",
+    "words", "word", "tokens", "token", "also", "other", "such", "like", "when", "where", "which",
+    "who", "what", "their", "there", "they", "them", "he", "she", "his", "her", "not", "no",
+    "strongest", "first", "own", "contexts", "context", "top", "exemplars", "text", "start",
+    "mostly", "about", "responds", "respond", "detects", "detect", "strongly", "highly",
+    "selective", "related", "mentions", "mention",
+])
+CATEGORY_WEIGHT = 0.5
+CLASS_WEIGHT = 0.5
+RANK_DECAY = 0.1
+#: The LLM simulator's scale (Bills et al.): integers 0..MAX_LEVEL, divided by MAX_LEVEL.
+MAX_LEVEL = 10
+LLM_PREFIXES = ("openai:", "anthropic:", "openai-compatible:", "local:")
+
+
+class ScorerReplyError(ValueError):
+    """An LLM's reply to a scoring prompt could not be read; the message quotes its start."""
+
+
+class Simulator(Protocol):
+    """Reads a description and predicts each token's activation in [0, 1].
+
+    ``llm`` is the LLM the other scorers should ask too (None: derive from ``simulate``);
+    ``usage`` adds up every LLM call made through this simulator (zero offline), so a
+    caller charges a unit with the difference before and after scoring it.
+    """
+
+    name: str
+    llm: "LLMClient | None"
+    usage: Usage
+
+    def simulate(self, description: str, excerpts: list[list[str]]) -> list[list[float]]: ...
+
+
+# ----------------------------------------------------------------------------- offline
+
+@dataclass(frozen=True)
+class SimulationSpec:
+    """What a description names, as the offline simulator understands it."""
+
+    terms: tuple[str, ...]          # lemmas, strongest first (what the simulator matches)
+    categories: tuple[str, ...]
+    punctuation: bool
+    start: bool
+    surface: tuple[str, ...] = ()   # the named terms as written (what the causal contrast types)
+
+
+def parse_description(description: str) -> SimulationSpec:
+    """Terms (lemmatized), WordNet lexnames and token classes named by a description."""
+    if not description or not description.strip():
+        raise ValueError("cannot simulate an empty description")
+    categories = tuple(m.group(0) for m in _LEXNAME.finditer(description))
+    rest = _LEXNAME.sub(" ", description)
+    quoted = [a or b for a, b in _QUOTED.findall(rest)]
+    if quoted:
+        raw = [q.strip().lower() for q in quoted]
+    else:
+        raw = [w.lower() for w in re.findall(r"[A-Za-z]+", rest) if w.lower() not in _STOP and len(w) > 2]
+        if "punctuation" in raw:
+            raw.remove("punctuation")
+    raw = [t for t in raw if t]
+    terms = tuple(dict.fromkeys(lemma(t) for t in raw))
+    low = description.lower()
+    return SimulationSpec(terms, categories, "punctuation" in low, "start of the text" in low,
+                          tuple(dict.fromkeys(raw)))
+
+
+def lexical_simulate(description: str, excerpts: list[list[str]]) -> list[np.ndarray]:
+    """The offline simulator's per-token predictions (token lists as in the exemplar cache)."""
+    spec = parse_description(description)
+    rank = {t: 1.0 - RANK_DECAY * i for i, t in enumerate(spec.terms)}
+    out = []
+    for tokens in excerpts:
+        pred = np.zeros(len(tokens))
+        for i, tok in enumerate(tokens):
+            w = token_word(tok)
+            if not w:
+                continue
+            p = rank.get(lemma(w), rank.get(w, 0.0))
+            if spec.categories and set(lexnames(w)) & set(spec.categories):
+                p = max(p, CATEGORY_WEIGHT)
+            if spec.punctuation and is_punctuation(w):
+                p = max(p, CLASS_WEIGHT)
+            if spec.start and i <= 2:
+                p = max(p, CLASS_WEIGHT)
+            pred[i] = max(0.0, p)
+        out.append(pred)
+    return out
+
+
+class OfflineSimulator:
+    """The deterministic lexical simulator (see the module docstring)."""
+
+    name = "offline"
+    llm = None
+
+    def __init__(self) -> None:
+        self.usage = Usage()
+
+    def simulate(self, description: str, excerpts: list[list[str]]) -> list[list[float]]:
+        return [p.tolist() for p in lexical_simulate(description, excerpts)]
+
+
+# ----------------------------------------------------------------------------- LLM
+
+Ask = Callable[[str, str], tuple[str, Usage]]
+
+
+@dataclass
+class LLMClient:
+    """One LLM behind a ``(system, prompt) -> (text, usage)`` callable; adds up what it costs.
+
+    ``failures`` collects the replies the scorers could not read but recovered from (the
+    simulator's documented per-excerpt fallback), so a run can report them.
+    """
+
+    ask_fn: Ask
+    name: str
+    usage: Usage = field(default_factory=Usage)
+    failures: list[str] = field(default_factory=list)
+
+    def ask(self, template: str, **ctx: object) -> str:
+        """Render ``prompts/<template>`` with ``ctx`` and return the reply text."""
+        text, used = self.ask_fn(render("simulate_system.j2"), render(template, **ctx))
+        self.usage = self.usage + used
+        return text or ""
+
+
+def llm_client(spec: str, **options: object) -> LLMClient:
+    """An ``LLMClient`` for any LLM backend spec (the way ``evals.judge.make_judge`` calls one)."""
+    if not spec.startswith(LLM_PREFIXES):
+        raise ValueError(f"simulator {spec!r}: expected 'offline' or an LLM backend spec "
+                         f"({', '.join(p + '...' for p in LLM_PREFIXES)})")
+    from agent.backends import make_policy
+    from agent.backends.base import UserMessage
+    from agent.tools_registry import ToolRegistry
+
+    policy = make_policy(spec, **options)
+    no_tools = ToolRegistry([])
+
+    def ask(system: str, prompt: str) -> tuple[str, Usage]:
+        turn = policy.next_turn(system, [UserMessage(text=prompt)], no_tools)
+        return turn.text, turn.usage
+
+    return LLMClient(ask, spec)
+
+
+def display_token(token: str) -> str:
+    """A token as the LLM reads it, JSON-quoted so spaces and quotes stay visible: BPE
+    word-start marks become a leading space, WordPiece ``##`` continuations stay as they are."""
+    return json.dumps(token.replace("Ġ", " ").replace("▁", " ").replace("Ċ", "\n"), ensure_ascii=False)
+
+
+_NUMBER = re.compile(r"-?\d+(?:\.\d+)?")
+
+
+def parse_levels(reply: str, n: int) -> list[float]:
+    """``n`` activation levels 0..10 from a simulation reply, scaled to [0, 1].
+
+    Accepted: a JSON list of ``n`` numbers anywhere in the reply (the asked-for form), or
+    ``n`` lines each ending in a number (``3<TAB>river<TAB>9``, ``river: 9``), which is what
+    Bills et al.'s format and many chat models produce.  Out-of-range values are clipped.
+    """
+    for block in reversed(re.findall(r"\[[^\[\]]*\]", reply)):
+        try:
+            vals = json.loads(block)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(vals, list) and len(vals) == n and all(isinstance(v, (int, float)) for v in vals):
+            return [min(max(float(v), 0.0), MAX_LEVEL) / MAX_LEVEL for v in vals]
+    lines = [ln for ln in reply.splitlines() if _NUMBER.search(ln)]
+    if len(lines) == n:
+        return [min(max(float(_NUMBER.findall(ln)[-1]), 0.0), MAX_LEVEL) / MAX_LEVEL for ln in lines]
+    raise ScorerReplyError(f"expected {n} activation levels (a JSON list of {n} integers 0-{MAX_LEVEL}), "
+                           f"got: {reply[:200]!r}")
+
+
+class LLMSimulator:
+    """Bills et al.'s simulator: the LLM predicts 0-10 per token, one request per excerpt.
+
+    Documented fallback: an excerpt whose reply cannot be read predicts 0 everywhere and the
+    problem is kept in ``llm.failures``; when more than half of one call's excerpts are
+    unreadable the call raises ``ScorerReplyError`` instead (the LLM is not following the
+    format, and a score built on zeros would mislead).
+    """
+
+    def __init__(self, llm: LLMClient):
+        self.llm = llm
+        self.name = llm.name
+
+    @property
+    def usage(self) -> Usage:
+        return self.llm.usage
+
+    def simulate(self, description: str, excerpts: list[list[str]]) -> list[list[float]]:
+        if not description.strip():
+            raise ValueError("cannot simulate an empty description")
+        out: list[list[float]] = []
+        bad: list[str] = []
+        for j, tokens in enumerate(excerpts):
+            reply = self.llm.ask("simulate_tokens.j2", description=description,
+                                 tokens=[display_token(t) for t in tokens], max_level=MAX_LEVEL)
+            try:
+                out.append(parse_levels(reply, len(tokens)))
+            except ScorerReplyError as e:
+                bad.append(f"excerpt {j}: {e}")
+                out.append([0.0] * len(tokens))
+        if excerpts and 2 * len(bad) > len(excerpts):
+            raise ScorerReplyError(f"{self.name}: {len(bad)}/{len(excerpts)} simulation replies unreadable; "
+                                   f"first: {bad[0]}")
+        self.llm.failures.extend(f"simulate: {b}" for b in bad)
+        return out
+
+
+def make_simulator(spec: str = "offline", **options: object) -> Simulator:
+    """``"offline"`` or an LLM backend spec (``openai:MODEL``, ``anthropic:MODEL``,
+    ``openai-compatible:MODEL@URL``, ``local:PATH|smollm2``); ``options`` go to the policy."""
+    if spec == "offline":
+        if options:
+            raise ValueError(f"the offline simulator takes no options, got {sorted(options)}")
+        return OfflineSimulator()
+    return LLMSimulator(llm_client(spec, **options))

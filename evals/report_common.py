@@ -1,0 +1,477 @@
+"""What every kind of `aia report` shares: the page model, transcripts as page steps, the
+hypothesis ledger as a timeline, exemplars shaded by activation, the jinja2 environment, and
+the build directory that is swapped in only once every page is written.
+
+Three kinds of records become pages (bench runs, label runs, chat sessions: see
+`evals.report`); they differ in their rows, not in how a transcript, a ledger or an exemplar
+looks, so those live here once. Every text that comes from a run (descriptions, code,
+observations, tokens) is untrusted and goes through jinja2's autoescape. Long texts are clipped
+(the transcript on disk keeps them whole) so that big runs stay small and build in seconds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import shutil
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexers import PythonLexer
+
+import prompts
+from agent.transcript import TRANSCRIPT_NAME, read_transcript
+
+REPORT_DIR = "report"
+#: A file in every report directory: only a directory holding it may be replaced by a rebuild.
+MARKER = ".aia-report"
+TEMPLATE_DIR = Path(prompts.__file__).parent / "report"
+#: Texts longer than this are cut on the page (the transcript on disk keeps them whole); tool-call
+#: arguments are cut shorter, as the observation that follows usually repeats the inputs.
+CLIP_CHARS = 1000
+ARGUMENT_CHARS = 200
+#: Texts longer than this (or with more lines) are shown collapsed in a <details>.
+COLLAPSE_CHARS = 400
+COLLAPSE_LINES = 8
+#: Ids, categories and unit addresses become file names: nothing that could climb out of the report.
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+_IMAGE_NAME = re.compile(r"^images/[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class ReportError(Exception):
+    """A directory the report cannot be built from (not a run, unreadable rows, unsafe ids, ...)."""
+
+
+# ----------------------------------------------------------------------------- the page model
+
+@dataclass
+class Clip:
+    """A text ready for a page: cut to a length, with what was cut and whether to collapse it."""
+
+    text: str
+    omitted: int = 0
+    collapsed: bool = False
+
+    @property
+    def preview(self) -> str:
+        """The first line, shortened: the <summary> of a collapsed text."""
+        first = self.text.lstrip().split("\n", 1)[0]
+        return first if len(first) <= 120 else first[:120] + "…"
+
+
+def clip(text: Any, limit: int = CLIP_CHARS) -> Clip:
+    text = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False, default=repr)
+    omitted = max(0, len(text) - limit)
+    text = text[:limit] if omitted else text
+    return Clip(text, omitted, len(text) > COLLAPSE_CHARS or text.count("\n") >= COLLAPSE_LINES)
+
+
+@dataclass
+class ToolCallView:
+    name: str
+    arguments: Clip
+    error: str | None = None
+
+
+@dataclass
+class Step:
+    """One transcript event as the page shows it; `kind` picks its colour."""
+
+    kind: str
+    title: str
+    round: int | None = None
+    t: float | None = None
+    body: Clip | None = None
+    calls: list[ToolCallView] = field(default_factory=list)
+    images: list[str] = field(default_factory=list)
+
+
+@dataclass
+class HypothesisView:
+    id: str
+    statement: str
+    status: str
+
+
+@dataclass
+class LedgerMove:
+    """One entry of a hypothesis's history: `action` is proposed, supported, refuted or open."""
+
+    hypothesis: str
+    statement: str
+    action: str
+    status: str
+    evidence: str
+
+
+@dataclass
+class LedgerRound:
+    round: int
+    moves: list[LedgerMove]
+
+
+@dataclass
+class TokenShade:
+    """A token of an exemplar with the colour its activation gets (red positive, blue negative).
+
+    `activation` is None for tokens the unit has no value on (special tokens: NaN in memory,
+    null in JSON); they are shown unshaded rather than as a misleading zero.
+    """
+
+    token: str
+    raw: str
+    activation: float | None
+    style: str
+    #: The space that precedes the word, kept out of the shaded box so words read apart.
+    space: str = ""
+
+
+@dataclass
+class ExemplarView:
+    caption: str
+    tokens: list[TokenShade]
+    held_out: bool = False
+
+    @property
+    def peak(self) -> float | None:
+        values = [t.activation for t in self.tokens if t.activation is not None]
+        return max(values, key=abs) if values else None
+
+
+# ----------------------------------------------------------------------------- exemplars
+
+def _number(value: Any) -> float | None:
+    """A finite float, or None for null/NaN (a token the unit has no value on)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError
+    return float(value) if math.isfinite(value) else None
+
+
+def display_tokens(tokens: Sequence[str]) -> list[str]:
+    """Tokenizer pieces as they read in text.
+
+    Byte-level BPE (GPT-2, Llama: "Ġcat", "▁cat", "Ċ") marks spaces inside the token, so only the
+    markers are replaced; WordPiece (BERT, MiniLM: "cat", "##s") marks continuations instead, so
+    every other token gets its space back. Telling them apart per exemplar is enough: a BPE window
+    of any length carries a space marker somewhere.
+    """
+    if any(t.startswith(("Ġ", "▁")) or "Ċ" in t for t in tokens):
+        return [t.replace("Ġ", " ").replace("▁", " ").replace("Ċ", "\n") for t in tokens]
+    out = []
+    for n, t in enumerate(tokens):
+        if t.startswith("##"):
+            out.append(t[2:])
+        else:
+            out.append(t if n == 0 else " " + t)
+    return out
+
+
+def shade_tokens(tokens: Sequence[Any], values: Sequence[Any], scale: float | None = None) -> list[TokenShade]:
+    """Colour tokens by activation: opacity is |activation| / scale.
+
+    `scale` defaults to the largest |activation| of these tokens; pass a shared one (the unit's
+    maximum over all exemplars) so colours are comparable across exemplars. A null or NaN value
+    (a special token) stays unshaded.
+    """
+    if len(tokens) != len(values):
+        raise ValueError(f"{len(tokens)} tokens but {len(values)} values")
+    for n, token in enumerate(tokens):
+        if not isinstance(token, str):
+            raise ValueError(f"token {n} is {token!r}, not a string")
+    acts = []
+    for n, value in enumerate(values):
+        try:
+            acts.append(_number(value))
+        except TypeError:
+            raise ValueError(f"token {n} ({tokens[n]!r}) has activation {value!r}, not a number") from None
+    if scale is None:
+        scale = max((abs(v) for v in acts if v is not None), default=0.0)
+    out = []
+    for raw, shown, value in zip(tokens, display_tokens(tokens), acts, strict=True):
+        word = shown.lstrip(" ") or shown  # a token that is only spaces keeps them: its activation shows
+        space = shown[:len(shown) - len(word)]
+        if value is None:
+            out.append(TokenShade(word, raw, None, "", space))
+            continue
+        alpha = min(1.0, abs(value) / scale) if scale > 0 else 0.0
+        rgb = "220,60,30" if value >= 0 else "40,90,220"
+        out.append(TokenShade(word, raw, value, f"background:rgba({rgb},{alpha:.2f})", space))
+    return out
+
+
+def exemplar_views(groups: Mapping[str, Any]) -> list[ExemplarView]:
+    """Views of a unit's exemplars, `{"top": [{"tokens", "values", "held_out"}, ...], "random": [...]}`.
+
+    All exemplars share one colour scale (the largest |activation| among them), so a weak
+    exemplar looks weak next to a strong one. Raises ValueError naming the first malformed one.
+    """
+    if not isinstance(groups, Mapping):
+        raise ValueError(f"exemplars are {type(groups).__name__}, expected an object of lists")
+    items = []
+    for group, exemplars in groups.items():
+        if not isinstance(exemplars, list):
+            raise ValueError(f"exemplars[{group!r}] is {type(exemplars).__name__}, expected a list")
+        for n, ex in enumerate(exemplars):
+            if not (isinstance(ex, Mapping) and isinstance(ex.get("tokens"), list) and isinstance(ex.get("values"), list)):
+                raise ValueError(f"exemplars[{group!r}][{n}] needs lists 'tokens' and 'values'")
+            try:
+                shades = shade_tokens(ex["tokens"], ex["values"])
+            except ValueError as e:
+                raise ValueError(f"exemplars[{group!r}][{n}]: {e}") from None
+            items.append((f"{group} {n + 1}", ex["tokens"], ex["values"], shades, bool(ex.get("held_out"))))
+    scale = max((abs(t.activation) for *_, shades, _ in items for t in shades if t.activation is not None),
+                default=0.0)
+    return [ExemplarView(caption, shade_tokens(tokens, values, scale or None), held)
+            for caption, tokens, values, _, held in items]
+
+
+# ----------------------------------------------------------------------------- transcripts
+
+def read_events(log_dir: Path) -> list[dict[str, Any]] | None:
+    """The events of `log_dir/transcript.jsonl` (a torn last line skipped), or None without one."""
+    if not (log_dir / TRANSCRIPT_NAME).is_file():
+        return None
+    return [e for e in read_transcript(log_dir) if isinstance(e, dict)]
+
+
+def ledger_of(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """The last ledger snapshot (a `hypotheses` event, or the ledger the `end` event carries)."""
+    ledger: dict[str, Any] = {}
+    for e in events:
+        if e.get("type") in ("hypotheses", "end") and isinstance(e.get("ledger"), dict) and e["ledger"]:
+            ledger = e["ledger"]
+    return {k: h for k, h in ledger.items() if isinstance(h, dict)}
+
+
+def _history(h: dict[str, Any]) -> list[tuple[int, str, str]]:
+    out = []
+    for entry in h.get("history") or []:
+        if isinstance(entry, (list, tuple)) and len(entry) == 3:
+            rnd, status, evidence = entry
+            out.append((rnd if isinstance(rnd, int) else 0, str(status), str(evidence or "")))
+    return out
+
+
+def ledger_views(ledger: dict[str, Any]) -> tuple[list[HypothesisView], list[LedgerRound]]:
+    """The final state of each hypothesis, and the round-by-round timeline of how it got there."""
+    hypotheses = [HypothesisView(str(h.get("id", k)), str(h.get("statement", "")), str(h.get("status", "open")))
+                  for k, h in ledger.items()]
+    rounds: dict[int, list[LedgerMove]] = {}
+    for key, h in ledger.items():
+        for n, (rnd, status, evidence) in enumerate(_history(h)):
+            if n == 0:
+                action = "proposed" if status == "open" else f"proposed, {status}"
+            else:
+                action = status
+            rounds.setdefault(rnd, []).append(
+                LedgerMove(str(h.get("id", key)), str(h.get("statement", "")), action, status, evidence))
+    return hypotheses, [LedgerRound(r, moves) for r, moves in sorted(rounds.items())]
+
+
+def image_urls(names: Any, log_dir: Path, page_dir: Path, prefix: str) -> list[str]:
+    """Copy an event's images beside the page; returns their URLs relative to the page."""
+    urls = []
+    for name in names if isinstance(names, list) else []:
+        source = log_dir / str(name)
+        if not (isinstance(name, str) and _IMAGE_NAME.match(name) and source.is_file()):
+            continue  # a missing or odd image path is left out, never followed out of the log dir
+        target = page_dir / prefix / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, target)
+        urls.append(f"{prefix}/{name}")
+    return urls
+
+
+def _ledger_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
+    """What a `hypotheses` event changed: the history entries added since the previous snapshot."""
+    lines = []
+    for key, h in after.items():
+        if not isinstance(h, dict):
+            continue
+        old = before.get(key)
+        seen = len(_history(old)) if isinstance(old, dict) else 0
+        for _, status, evidence in _history(h)[seen:]:
+            label = "proposed" if seen == 0 and status == "open" else status
+            lines.append(f"{key} {label}: {h.get('statement', '')}" + (f"\n    evidence: {evidence}" if evidence else ""))
+            seen += 1
+    return "\n".join(lines) or "(no change)"
+
+
+def transcript_steps(events: list[dict[str, Any]], log_dir: Path, page_dir: Path, prefix: str) -> list[Step]:
+    """The events of a transcript as page steps (texts clipped, images copied beside the page).
+
+    Bench and label investigations write start/system/user/assistant/tool_result/hypotheses/end;
+    chat sessions add `command` (a slash command and its output) and `interrupted` (Ctrl-C).
+    """
+    steps = []
+    ledger: dict[str, Any] = {}
+    for e in events:
+        kind = e.get("type", "?")
+        rnd = e.get("round") if isinstance(e.get("round"), int) else None
+        t = e.get("t") if isinstance(e.get("t"), (int, float)) else None
+        if kind == "start":
+            body = f"task {e.get('task_id')} ({e.get('kind')}), backend {e.get('backend')}"
+            if e.get("max_rounds"):
+                body += f", at most {e['max_rounds']} rounds"
+            if e.get("tools"):
+                body += f"\ntools: {', '.join(map(str, e['tools']))}"
+            steps.append(Step("start", "start", rnd, t, clip(body)))
+        elif kind == "system":  # long and the same in every investigation: always collapsed
+            steps.append(Step("system", "system prompt", rnd, t, replace(clip(e.get("text", "")), collapsed=True)))
+        elif kind in ("user", "final_request"):
+            steps.append(Step("user", "final request" if kind == "final_request" else "user", rnd, t,
+                              clip(e.get("text", ""))))
+        elif kind == "assistant":
+            calls = [ToolCallView(str(c.get("name")), clip(c.get("arguments", {}), ARGUMENT_CHARS), c.get("error"))
+                     for c in e.get("tool_calls") or [] if isinstance(c, dict)]
+            u = e.get("usage") or {}
+            title = "assistant"
+            if u.get("input_tokens") or u.get("output_tokens"):
+                title += f" · {u.get('input_tokens', 0)} in / {u.get('output_tokens', 0)} out tokens"
+            steps.append(Step("assistant", title, rnd, t, clip(e.get("text", "")) if e.get("text") else None, calls))
+        elif kind == "tool_result":
+            err = bool(e.get("is_error"))
+            steps.append(Step("error" if err else "observation", f"{'error' if err else 'observation'} · {e.get('name')}",
+                              rnd, t, clip(e.get("text", "")),
+                              images=image_urls(e.get("images"), log_dir, page_dir, prefix)))
+        elif kind == "hypotheses":
+            after = e.get("ledger") if isinstance(e.get("ledger"), dict) else {}
+            steps.append(Step("hypotheses", "hypotheses", rnd, t, clip(_ledger_changes(ledger, after))))
+            ledger = after
+        elif kind == "command":
+            title = str(e.get("text") or "command") + (" · failed" if e.get("is_error") else "")
+            if isinstance(e.get("seconds"), (int, float)):
+                title += f" · {e['seconds']:.2f} s"
+            steps.append(Step("error" if e.get("is_error") else "command", title, rnd, t,
+                              clip(e.get("output") or "(no output)"),
+                              images=image_urls(e.get("images"), log_dir, page_dir, prefix)))
+        elif kind == "interrupted":
+            what = f"tool {e['tool']}" if e.get("tool") else "the model's turn"
+            if e.get("command"):
+                what += f" (command {e['command']})"
+            steps.append(Step("interrupted", "interrupted", rnd, t, clip(f"interrupted by the user during {what}")))
+        elif kind == "retry":
+            steps.append(Step("retry", "retry", rnd, t, clip(
+                f"attempt {e.get('attempt')} failed ({e.get('error')}); waited {e.get('wait', 0)} s")))
+        elif kind == "error":
+            steps.append(Step("error", "error", rnd, t, clip(e.get("error", ""))))
+        elif kind == "end":
+            body = (f"stopped: {e.get('stop_reason')} after {e.get('rounds')} rounds, "
+                    f"{e.get('black_box_calls')} black-box calls")
+            if e.get("answer_problems"):
+                body += "\nanswer problems: " + "; ".join(map(str, e["answer_problems"]))
+            steps.append(Step("end", "end", rnd, t, clip(body)))
+        else:
+            steps.append(Step("other", str(kind), rnd, t, clip({k: v for k, v in e.items() if k not in ("type", "t")})))
+    return steps
+
+
+# ----------------------------------------------------------------------------- rendering
+
+def num(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            return str(value)
+        if value != 0 and abs(value) < 1e-3:  # NMSEs near zero: 0.000 would hide their size
+            return f"{value:.2e}"
+        return f"{value:,.{digits}f}"
+    return str(value)
+
+
+def _signed(value: Any, digits: int = 3) -> str:
+    """A margin: always with its sign, so +0.120 and -0.120 read apart at a glance."""
+    return f"{value:+.{digits}f}" if isinstance(value, (int, float)) and not isinstance(value, bool) else "–"
+
+
+def _score_class(value: Any) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return "none"
+    return "hi" if value >= 0.8 else "mid" if value >= 0.4 else "lo"
+
+
+def _sort_value(value: Any) -> str:
+    """`data-v` of a sortable numeric cell: empty for a missing value (the script sorts those last)."""
+    return "" if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) else repr(value)
+
+
+@lru_cache(maxsize=1)
+def _highlighter() -> tuple[PythonLexer, HtmlFormatter]:
+    return PythonLexer(), HtmlFormatter(nowrap=True)  # building these costs more than highlighting a snippet
+
+
+def _python(code: str | None) -> Markup:
+    """Python source as escaped HTML with a few token classes (pygments escapes every token)."""
+    lexer, formatter = _highlighter()
+    return Markup(highlight(code or "", lexer, formatter))
+
+
+@lru_cache(maxsize=1)
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters |= {"num": num, "signed": _signed, "score_class": _score_class, "python": _python,
+                    "sort_value": _sort_value}
+    return env
+
+
+def render(template: str, **context: Any) -> str:
+    """The HTML of `prompts/report/<template>` with `context`."""
+    return _env().get_template(template).render(**context)
+
+
+def write_page(root: Path, href: str, html: str) -> None:
+    (root / href).parent.mkdir(parents=True, exist_ok=True)
+    (root / href).write_text(html, encoding="utf-8")
+
+
+@contextmanager
+def building(out: Path) -> Iterator[Path]:
+    """A fresh build directory beside `out`, swapped in for `out` only when the block succeeds.
+
+    A rebuild thus never leaves pages of two builds mixed (or stale pages of units no longer in
+    the run), and a failed build leaves the previous report whole. An `out` that is not a report
+    (no MARKER in it) is never touched.
+    """
+    if out.exists() and (not out.is_dir() or (any(out.iterdir()) and not (out / MARKER).exists())):
+        raise ReportError(f"{out} exists and is not an aia report (no {MARKER} in it); choose another output")
+    tmp = out.with_name(f".{out.name}.building")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    (tmp / MARKER).write_text("written by `aia report`; this directory is replaced when the report is rebuilt\n")
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    tmp.rename(out)
+
+
+def read_json_object(path: Path) -> dict[str, Any]:
+    """A JSON object from `path`, or a ReportError saying what is wrong with the file."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ReportError(f"cannot read {path}: {e}") from e
+    if not isinstance(data, dict):
+        raise ReportError(f"{path} holds {type(data).__name__}, expected a JSON object")
+    return data

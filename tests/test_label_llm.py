@@ -1,0 +1,123 @@
+"""The LLM labeler end to end: `run_labeling` with `openai:` and `anthropic:` backends, through the
+real SDKs and the loopback fake server, on the planted 'river' neuron (tests/test_labeling.py).
+
+The scripted investigator reads exemplars, synthesizes, edits, ablates, records a hypothesis
+and submits; the test checks that the tools ran on the model (their results went back on the
+wire), that the held-out exemplars never reached the LLM, and that the row carries the
+label, its scores beside the baselines, and the usage (tokens, dollars) of the unit.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from agent.labeling import snippet
+from agent.labeling_llm import LabelingError, investigate_unit_llm, labeling_split_source, labeling_tools
+from agent.model_tools import ModelToolContext
+from evals.label_runner import run_labeling
+from tests.fake_llm import FakeLLMServer, Reply, ToolCall
+from tests.test_labeling import NEURON, _corpus, _planted_model
+from tools.exemplars import Exemplar
+
+UNIT = f"layer.0.mlp.neuron.{NEURON}"
+
+
+def _script(unit: str) -> list[ToolCall]:
+    texts = ["the river ran past the stone house", "a green table by the window"]
+    return [
+        ToolCall("exemplars", {"unit": unit, "k": 10}),
+        ToolCall("synthesize", {"unit": unit, "template": "I saw the {w} today.",
+                                "slots": {"w": ["river", "table", "stone", "garden"]}}),
+        ToolCall("edit", {"unit": unit, "text": texts[0], "swaps": {"river": ["table", "lake"]}}),
+        ToolCall("ablate", {"unit": unit, "texts": texts}),
+        ToolCall("record_hypotheses", {"hypotheses": [{"id": "H1", "statement": "fires on the word river",
+                                                        "status": "supported", "evidence": "edit: river -> table"}]}),
+        ToolCall("submit_label", {"label": "the word 'river'",
+                                  "description": "Fires on the word 'river' wherever it appears, and on nothing else.",
+                                  "evidence": ["synthesize: 'river' peaks far above the control words",
+                                               "edit: swapping 'river' for 'table' silences it"]}),
+    ]
+
+
+def _responder(request: dict) -> Reply:
+    """One tool call per turn, chosen by how many tool results the conversation holds so far."""
+    text = json.dumps(request)
+    unit = re.search(r"Unit under study: (\S+) \(", text).group(1)
+    done = text.count('"role": "tool"') + text.count('"type": "tool_result"')
+    return Reply(text=f"step {done}", tool_calls=[_script(unit)[done]])
+
+
+@pytest.mark.parametrize("provider", ["openai", "anthropic"])
+def test_llm_labels_a_unit_over_the_real_sdk(provider: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    model = _planted_model()
+    kw = {"k": 8, "corpus": str(_corpus(tmp_path / "corpus.txt")), "max_windows": None, "n_random": 6,
+          "cache_root": tmp_path / "cache"}
+    spec = "openai:gpt-4o-mini" if provider == "openai" else "anthropic:claude-haiku-4-5"
+    with FakeLLMServer(_responder) as server:
+        if provider == "openai":
+            monkeypatch.setenv("OPENAI_API_KEY", "test")
+            monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        else:
+            monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+            monkeypatch.setenv("ANTHROPIC_BASE_URL", server.anthropic_base_url)
+        summary = run_labeling(model, UNIT, spec, tmp_path / "run", **kw)
+        requests = [json.dumps(r.body) for r in server.requests]
+    row = json.loads((tmp_path / "run" / "labels.jsonl").read_text())
+    assert "error" not in row, row.get("error")
+    assert row["backend"] == spec and row["label"] == "the word 'river'"
+    assert row["evidence"][1].startswith("edit: swapping")
+    assert row["scores"]["simulation"] > 0.9 > row["baselines"]["random"]["scores"]["simulation"]
+    # Usage: six calls, priced from the table.
+    assert row["usage"]["llm_calls"] == 6 and row["usage"]["input_tokens"] > 0 and row["usage"]["cost_usd"] > 0
+    assert summary["usage"]["llm_calls"] == 6
+    # The tools really ran on the model and their results went back to the LLM.
+    assert "Edits of one text" in requests[3] and "change -" in requests[3]
+    assert "Ablating" in requests[4] and "next-token KL" in requests[4]
+    offered = server.requests[0].tool_names()
+    assert "submit_label" in offered and "attention" not in offered and "patch" in offered
+    # The held-out exemplars never reached the LLM; the labeling ones did.
+    exemplar_reply = requests[1]
+    nan = float("nan")
+    for e in row["exemplars"]["top"]:
+        values = [nan if v is None else v for v in e["values"]]
+        text = snippet(Exemplar(0, e["tokens"], values, max(v for v in values if v == v), "top"))
+        assert (json.dumps(text)[1:-1] in exemplar_reply) != e["held_out"], text
+    transcript = [json.loads(line) for line in (tmp_path / "run" / UNIT / "transcript.jsonl").read_text().splitlines()]
+    types = [e["type"] for e in transcript]
+    assert types[:3] == ["start", "system", "user"] and types[-1] == "end" and "hypotheses" in types
+    assert transcript[-1]["accepted"] is True and transcript[-1]["usage"]["llm_calls"] == 6
+
+
+def test_labeling_split_source_hides_held_out_windows_of_every_unit(tmp_path: Path) -> None:
+    """Other units' exemplars come from their own labeling split (ranks 0, 2, 4...)."""
+    model = _planted_model()
+    corpus = str(_corpus(tmp_path / "corpus.txt"))
+    ctx = ModelToolContext(model, corpus=corpus, cache_root=tmp_path / "cache", max_windows=None)
+    seen = [Exemplar(0, ["river"], [1.0], 1.0, "top")]
+    source = labeling_split_source(ctx, UNIT, seen)
+    assert source(UNIT, 5) == seen
+    other = "layer.0.mlp.neuron.1"
+    full = ctx.dataset_exemplars(other, 20).top
+    assert [e.window for e in source(other, 4)] == [e.window for e in full[0:8:2]]
+
+
+def test_unsubmitted_investigation(tmp_path: Path) -> None:
+    """Without submit_label the last answer becomes the description; with no answer at all, an error."""
+    model = _planted_model()
+    seen = [Exemplar(0, ["the", "river"], [0.0, 1.0], 1.0, "top")]
+    assert labeling_tools(model, "head").names()[-1] == "submit_label"
+    assert "attention" in labeling_tools(model, "head")
+    with FakeLLMServer([Reply("It fires on 'river'."), Reply("Still 'river'.")]) as server:
+        result = investigate_unit_llm(model, UNIT, "openai:gpt-4o-mini", seen, tmp_path / "a", max_rounds=1,
+                                      api_key="k", base_url=server.openai_base_url, max_attempts=1)
+    assert result.label == "(not submitted)" and result.description == "Still 'river'."
+    assert result.usage.llm_calls == 2
+    with FakeLLMServer([Reply(""), Reply("")]) as server:
+        with pytest.raises(LabelingError, match="no label"):
+            investigate_unit_llm(model, UNIT, "openai:gpt-4o-mini", seen, tmp_path / "b", max_rounds=1,
+                                 api_key="k", base_url=server.openai_base_url, max_attempts=1)
+    events = [json.loads(line)["type"] for line in (tmp_path / "b" / "transcript.jsonl").read_text().splitlines()]
+    assert events[-1] == "error"
