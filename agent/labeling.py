@@ -30,7 +30,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from agent.builtin.backend import TranscriptSink
 from agent.builtin.findings import Notebook
@@ -432,16 +432,18 @@ def edit_test(model: SubjectModel, unit: str, exemplars: list[Exemplar], word: s
     return drop
 
 
-def investigate_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar],
-                     log_dir: Path | None = None) -> UnitLabel:
-    """``label_unit`` with its notebook streamed to ``log_dir/transcript.jsonl`` in the
-    builtin backend's event format (``start``, ``assistant``/``tool_result``, ``hypotheses``, ``end``)."""
+def run_notebook(unit: str, label: Callable[[Notebook], UnitLabel], log_dir: Path | None = None,
+                 seed: int = 0) -> UnitLabel:
+    """Run a builtin labeler (``label(notebook) -> UnitLabel``) with its notebook streamed to
+    ``log_dir/transcript.jsonl`` in the builtin backend's event format (``start``,
+    ``assistant``/``tool_result``, ``hypotheses``, ``end``), so every builtin labeler's
+    transcript reads like any other investigation."""
     log = TranscriptWriter(log_dir)
     started = time.perf_counter()
     try:
-        log.write("start", task_id=unit, kind="label", backend="builtin", max_rounds=None, seed=0)
+        log.write("start", task_id=unit, kind="label", backend="builtin", max_rounds=None, seed=seed)
         sink = TranscriptSink(log)
-        result = label_unit(model, unit, exemplars, Notebook(sink))
+        result = label(Notebook(sink))
         log.write("end", stop_reason="submitted", rounds=sink.round, accepted=True,
                   answer={"label": result.label, "description": result.description, "evidence": result.evidence},
                   answer_problems=[], black_box_calls=sink.round, usage=Usage().model_dump(),
@@ -449,4 +451,10 @@ def investigate_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar],
         return result
     finally:
         log.close()
+
+
+def investigate_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar],
+                     log_dir: Path | None = None) -> UnitLabel:
+    """``label_unit`` with its notebook streamed to ``log_dir/transcript.jsonl``."""
+    return run_notebook(unit, lambda notebook: label_unit(model, unit, exemplars, notebook), log_dir)
 

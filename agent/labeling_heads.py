@@ -24,19 +24,14 @@ from __future__ import annotations
 
 import random
 import re
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
-from agent.builtin.backend import TranscriptSink
 from agent.builtin.findings import Notebook
-from agent.labeling import UnitLabel
-from agent.task import Usage
-from agent.transcript import TranscriptWriter
+from agent.labeling import UnitLabel, run_notebook
+from tools.activations import eager_attention
 from tools.interventions import ablate
 from tools.models import SubjectModel
 from tools.units import parse_unit, validate
@@ -93,17 +88,6 @@ def repeated_texts(tokenizer, n_seqs: int = N_SEQS, half: int = HALF, seed: int 
 
 # ----------------------------------------------------------------------------- attention
 
-@contextmanager
-def _eager(model: torch.nn.Module) -> Iterator[None]:
-    """Fused attention kernels return no weights: switch to eager attention for a moment."""
-    before = model.config._attn_implementation
-    model.set_attn_implementation("eager")
-    try:
-        yield
-    finally:
-        model.set_attn_implementation(before)
-
-
 _KINDS = ("previous", "induction", "duplicate", "first", "current")
 
 
@@ -143,7 +127,7 @@ def _targets(ids: list[int], special: set[int]) -> dict[str, list[tuple[int, int
 def pattern_scores(model: SubjectModel, texts: list[str]) -> PatternScores:
     """One forward with attention weights; the mean weight of each pattern for every head."""
     inputs = model.tokenize(texts)
-    with torch.no_grad(), _eager(model.model):
+    with torch.no_grad(), eager_attention(model.model):
         out = model.model(**inputs, output_attentions=True)
     att = torch.stack([a.float() for a in out.attentions], dim=0)          # [L, B, H, T, T]
     special = set(model.tokenizer.all_special_ids)
@@ -269,21 +253,9 @@ def _describe(role: str, s: dict[str, float], unneeded: tuple[str, float] | None
 
 
 def investigate_head(model: SubjectModel, unit: str, log_dir: Path | None = None) -> UnitLabel:
-    """``label_head`` with its notebook streamed to ``log_dir/transcript.jsonl`` in the
-    builtin backend's event format, like ``agent.labeling.investigate_unit``."""
-    log = TranscriptWriter(log_dir)
-    started = time.perf_counter()
-    try:
-        log.write("start", task_id=unit, kind="label", backend="builtin", max_rounds=None, seed=SEED)
-        sink = TranscriptSink(log)
-        result = label_head(model, unit, Notebook(sink))
-        log.write("end", stop_reason="submitted", rounds=sink.round, accepted=True,
-                  answer={"label": result.label, "description": result.description, "evidence": result.evidence},
-                  answer_problems=[], black_box_calls=sink.round, usage=Usage().model_dump(),
-                  seconds=round(time.perf_counter() - started, 3))
-        return result
-    finally:
-        log.close()
+    """``label_head`` with its notebook streamed to ``log_dir/transcript.jsonl``, like
+    ``agent.labeling.investigate_unit``."""
+    return run_notebook(unit, lambda notebook: label_head(model, unit, notebook), log_dir, seed=SEED)
 
 
 # ----------------------------------------------------------------------------- reading roles back

@@ -13,18 +13,27 @@ conversation can record the interruption instead of an error observation.
 
 from __future__ import annotations
 
+import io
 import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Literal
 
+import torch
+
 from agent.ledger import Ledger
 from agent.task import Answer
 from agent.tools_registry import ToolInputError, ToolOutput, ToolRegistry, record_hypotheses, tool
-from tools.exemplars import Exemplar, Exemplars
+from tools.activations import call_unit as read_unit, eager_attention
+from tools.corpus import load_corpus
+from tools.exemplars import CacheSpec, Exemplar, Exemplars, _LayerState, build_cache, dataset_exemplars
+from tools.function_vectors import function_vector as compute_function_vector, zero_shot_accuracy
+from tools.inputs import edit_inputs, fill_template
+from tools.interventions import ablate as run_ablation, patch as run_patch, steer as run_steer
 from tools.models import SubjectModel
-from tools.units import Unit, UnitError, validate
+from tools.plots import token_activations
+from tools.units import Unit, UnitError, list_units as all_units, validate
 
 #: Texts per forward pass in tools that take many texts; the interrupt flag is checked between them.
 BATCH = 16
@@ -105,8 +114,6 @@ class ModelToolContext:
     def dataset_exemplars(self, unit: str, k: int) -> Exemplars:
         """`tools.exemplars.dataset_exemplars`, building a missing cache with interrupt checks
         and progress reports."""
-        from tools.corpus import load_corpus
-        from tools.exemplars import CacheSpec, _LayerState, build_cache, dataset_exemplars
 
         parsed = self.unit_of(unit, single=True)
         if self._corpus is None:
@@ -137,14 +144,13 @@ class ModelToolContext:
 
     def activations(self, unit: str, texts: list[str]) -> list:
         """`call_unit` in batches of BATCH texts, checking the interrupt flag between them."""
-        from tools.activations import call_unit
 
         parsed = self.unit_of(unit)
         texts = _texts(texts)
         out = []
         for start in range(0, len(texts), BATCH):
             self.check_interrupt()
-            out += call_unit(self.model, parsed, texts[start:start + BATCH], batch_size=BATCH)
+            out += read_unit(self.model, parsed, texts[start:start + BATCH], batch_size=BATCH)
         return out
 
 
@@ -187,11 +193,9 @@ def _peak(values: list[float], tokens: list[str] | None = None, special: frozens
 
 def _activation_image(rows: list[tuple[list[str], list[float]]], title: str, most: int = 10) -> bytes:
     """PNG of up to `most` texts, one band each, tokens coloured by activation (tools.plots)."""
-    import io
 
     from PIL import Image
 
-    from tools.plots import token_activations
 
     bands = [token_activations(tokens, values, title=title if i == 0 else "") for i, (tokens, values) in enumerate(rows[:most])]
     sheet = Image.new("RGB", (max(b.width for b in bands), sum(b.height for b in bands)), "white")
@@ -219,7 +223,6 @@ def _wrap_value_error(fn: Callable[[], Any]) -> Any:
 @tool()
 def list_units(ctx: ModelToolContext) -> ToolOutput:
     """List the subject model's units: its layers, and the MLP neurons, attention heads and residual dimensions of each, as unit addresses."""
-    from tools.units import list_units as all_units
 
     m = ctx.model
     kind = "causal language model" if m.is_causal else "encoder (no next-token predictions)"
@@ -291,7 +294,6 @@ def synthesize(ctx: ModelToolContext, unit: str, template: str, slots: dict[str,
         slots: Values for each slot, e.g. {"animal": ["dog", "cat"], "place": ["river", "road"]}.
         n: At most this many filled texts (sampled when there are more combinations; up to 256).
     """
-    from tools.inputs import fill_template
 
     if not 1 <= n <= MAX_TEXTS:
         raise ToolInputError(f"n must be between 1 and {MAX_TEXTS}, got {n}")
@@ -321,7 +323,6 @@ def edit(ctx: ModelToolContext, unit: str, text: str, swaps: dict[str, list[str]
         swaps: Words to replace and their replacements, e.g. {"river": ["lake", "road"]} (whole words, case-sensitive).
         remove_words: Words whose every occurrence is removed, one edit per word.
     """
-    from tools.inputs import edit_inputs
 
     parsed = ctx.unit_of(unit, single=True)
     edits = _wrap_value_error(lambda: edit_inputs(text, swaps=swaps, remove_words=remove_words))
@@ -349,7 +350,6 @@ def ablate(ctx: ModelToolContext, unit: str, texts: list[str], mode: Literal["ze
         mode: zero (set to 0), mean (its mean over the texts' tokens) or resample (values from random tokens).
         downstream: Later units whose mean absolute change to report, e.g. ["layer.5.mlp.neuron.3"].
     """
-    from tools.interventions import ablate as run_ablation
 
     parsed = ctx.unit_of(unit)
     texts = _texts(texts)
@@ -385,7 +385,6 @@ def patch(ctx: ModelToolContext, clean: str, corrupt: str, site: str, positions:
         site: Where to patch: a unit, range or whole site, e.g. layer.4.resid, layer.3.attn.head.2.
         positions: Token positions to patch (0-based); default all.
     """
-    from tools.interventions import patch as run_patch
 
     parsed = ctx.unit_of(site)
     ctx.check_interrupt()
@@ -410,9 +409,7 @@ def steer(ctx: ModelToolContext, site: str, scale: float, texts: list[str], posi
         positions: all (every token) or last (each prompt's last token).
         max_new_tokens: Greedy continuation length with and without steering (0 to 20; 0 skips generation).
     """
-    import torch
 
-    from tools.interventions import steer as run_steer
 
     parsed = ctx.unit_of(site)
     if parsed.site == "attn":
@@ -446,7 +443,6 @@ def attention(ctx: ModelToolContext, unit: str, text: str) -> ToolOutput:
         unit: One head, e.g. layer.2.attn.head.5.
         text: The text to run.
     """
-    import torch
 
     parsed = ctx.unit_of(unit, single=True)
     if parsed.site != "attn":
@@ -455,14 +451,8 @@ def attention(ctx: ModelToolContext, unit: str, text: str) -> ToolOutput:
         raise ToolInputError("text is empty")
     m = ctx.model
     inputs = m.tokenize([text])
-    # sdpa kernels do not return attention weights; switch to eager for this one forward.
-    previous = m.model.config._attn_implementation
-    m.model.set_attn_implementation("eager")
-    try:
-        with torch.no_grad():
-            out = m.model(**inputs, output_attentions=True)
-    finally:
-        m.model.set_attn_implementation(previous)
+    with torch.no_grad(), eager_attention(m.model):
+        out = m.model(**inputs, output_attentions=True)
     pattern = out.attentions[parsed.layer][0, parsed.indices[0]].float()      # [T, T]
     tokens = m.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())
     lines = [f"Attention of {parsed} on {text!r} (query token -> its top keys):"]
@@ -487,7 +477,6 @@ def function_vector(ctx: ModelToolContext, pairs: list[list[str]], n_prompts: in
         n_shots: Demonstrations per prompt (1 to 10).
         top_heads: Heads summed into the function vector (1 to 20).
     """
-    from tools.function_vectors import function_vector as compute, zero_shot_accuracy
 
     if not (1 <= n_prompts <= 20 and 1 <= n_shots <= 10 and 1 <= top_heads <= 20):
         raise ToolInputError("n_prompts must be 1..20, n_shots 1..10 and top_heads 1..20")
@@ -495,7 +484,7 @@ def function_vector(ctx: ModelToolContext, pairs: list[list[str]], n_prompts: in
         raise ToolInputError("every pair must be [input, output]")
     examples = [(str(x), str(y)) for x, y in pairs]
     ctx.check_interrupt()
-    fv = _wrap_value_error(lambda: compute(ctx.model, examples, n_prompts=n_prompts, n_shots=n_shots,
+    fv = _wrap_value_error(lambda: compute_function_vector(ctx.model, examples, n_prompts=n_prompts, n_shots=n_shots,
                                            top_heads=top_heads))
     ctx.check_interrupt()
     base = zero_shot_accuracy(ctx.model, examples)

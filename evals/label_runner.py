@@ -22,7 +22,7 @@ import multiprocessing
 import os
 import platform
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -33,7 +33,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from evals.runner import RunError, append_result, read_results
+from evals.runner import RunError, append_result, bounded_map, read_results
 from tools.exemplars import Exemplar
 from tools.models import SubjectModel
 
@@ -246,19 +246,7 @@ def _execute(cfg: LabelConfig, subject: SubjectModel, units: list[str]) -> Itera
     threads = max(1, (os.cpu_count() or 1) // cfg.workers)
     with ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=_init_worker,
                              initargs=(cfg, threads)) as pool:
-        queue = iter(units)
-        pending: set[Future] = set()
-        for unit in queue:           # a bounded number in flight, so an interrupt loses little
-            pending.add(pool.submit(_label_in_worker, unit))
-            if len(pending) >= 2 * cfg.workers:
-                break
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                yield fut.result()
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.add(pool.submit(_label_in_worker, nxt))
+        yield from bounded_map(pool, _label_in_worker, units, in_flight=2 * cfg.workers)
 
 
 # ----------------------------------------------------------------------------- the run

@@ -69,12 +69,9 @@ def _obj(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-@dataclass
-class ScoreRow:
-    """One score of a label beside the same score of the two baseline labels."""
+class _Margins:
+    """The label's margins over the two baselines (None where either side is missing)."""
 
-    name: str
-    note: str
     label: float | None
     random: float | None
     top_token: float | None
@@ -86,6 +83,17 @@ class ScoreRow:
     @property
     def over_top_token(self) -> float | None:
         return None if self.label is None or self.top_token is None else self.label - self.top_token
+
+
+@dataclass
+class ScoreRow(_Margins):
+    """One score of a label beside the same score of the two baseline labels."""
+
+    name: str
+    note: str
+    label: float | None
+    random: float | None
+    top_token: float | None
 
 
 @dataclass
@@ -174,7 +182,7 @@ def read_label_rows(run_dir: Path) -> list[dict[str, Any]]:
 # ----------------------------------------------------------------------------- summary
 
 @dataclass
-class ScoreSummary:
+class ScoreSummary(_Margins):
     """Means of one score over the units that have it, and how often the label beats the top token."""
 
     name: str
@@ -183,14 +191,6 @@ class ScoreSummary:
     random: float | None
     top_token: float | None
     beats_top_token: float | None
-
-    @property
-    def over_random(self) -> float | None:
-        return None if self.label is None or self.random is None else self.label - self.random
-
-    @property
-    def over_top_token(self) -> float | None:
-        return None if self.label is None or self.top_token is None else self.label - self.top_token
 
 
 @dataclass

@@ -15,16 +15,17 @@ counted twice.
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import os
 import platform
 import secrets
 import time
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterable, Iterator, TypeVar
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -35,6 +36,9 @@ from find_functions.layout import Suite, SuiteEntry
 from .judge import make_judge, multiple_choice_accuracy
 from .scoring import ScoringContext, score_answer
 from .suites import FIND_PREFIX, open_suite, serve
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 RESULTS = "results.jsonl"
 RUN_META = "run.json"
@@ -286,19 +290,24 @@ def _execute(cfg: BenchConfig, scoring_seed: int, keys: list[str]) -> Iterator[d
             yield worker.run(key)
         return
     with ProcessPoolExecutor(cfg.workers, initializer=_init_process, initargs=(cfg, scoring_seed)) as pool:
-        pending: set[Future] = set()
-        queue = iter(keys)
-        for key in queue:  # keep a bounded number of tasks in flight so a kill loses little
-            pending.add(pool.submit(_run_in_process, key))
-            if len(pending) >= 2 * cfg.workers:
-                break
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                yield fut.result()
-                nxt = next(queue, None)
-                if nxt is not None:
-                    pending.add(pool.submit(_run_in_process, nxt))
+        yield from bounded_map(pool, _run_in_process, keys, in_flight=2 * cfg.workers)
+
+
+def bounded_map(pool: Executor, fn: Callable[[T], R], items: Iterable[T], in_flight: int) -> Iterator[R]:
+    """``fn`` over ``items`` in ``pool``, results in completion order, with at most ``in_flight``
+    tasks submitted at once, so that an interrupted run loses little work."""
+    queue = iter(items)
+    pending: set[Future] = {pool.submit(fn, item) for item in itertools.islice(queue, in_flight)}
+    while pending:
+        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+        for fut in finished:
+            yield fut.result()
+            nxt = next(queue, _DONE)
+            if nxt is not _DONE:
+                pending.add(pool.submit(fn, nxt))
+
+
+_DONE = object()
 
 
 def rescore(run_dir: Path, console: Console | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 
-from .layout import FUNC_NAME_DICT, SCRIPT_NAMES, UNIT_TESTS, Suite, SuiteEntry, SuiteError, find_unit_tests, script_name
+from .layout import FUNC_NAME_DICT, UNIT_TESTS, Suite, SuiteEntry, SuiteError, find_unit_tests, script_name
 from .spec import CATEGORIES, Category, MultipleChoiceItem
 
 FORMAT = "find-release"

@@ -19,7 +19,8 @@ from agent.labeling_llm import LabelingError, investigate_unit_llm, labeling_spl
 from agent.model_tools import ModelToolContext
 from evals.label_runner import run_labeling
 from tests.fake_llm import FakeLLMServer, Reply, ToolCall
-from tests.test_labeling import NEURON, _corpus, _planted_model
+from tests.planted_tiny import NEURON, planted_model
+from tests.test_labeling import _corpus
 from tools.exemplars import Exemplar
 
 UNIT = f"layer.0.mlp.neuron.{NEURON}"
@@ -52,7 +53,7 @@ def _responder(request: dict) -> Reply:
 
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 def test_llm_labels_a_unit_over_the_real_sdk(provider: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    model = _planted_model()
+    model = planted_model()
     kw = {"k": 8, "corpus": str(_corpus(tmp_path / "corpus.txt")), "max_windows": None, "n_random": 6,
           "cache_root": tmp_path / "cache"}
     spec = "openai:gpt-4o-mini" if provider == "openai" else "anthropic:claude-haiku-4-5"
@@ -93,7 +94,7 @@ def test_llm_labels_a_unit_over_the_real_sdk(provider: str, tmp_path: Path, monk
 
 def test_labeling_split_source_hides_held_out_windows_of_every_unit(tmp_path: Path) -> None:
     """Other units' exemplars come from their own labeling split (ranks 0, 2, 4...)."""
-    model = _planted_model()
+    model = planted_model()
     corpus = str(_corpus(tmp_path / "corpus.txt"))
     ctx = ModelToolContext(model, corpus=corpus, cache_root=tmp_path / "cache", max_windows=None)
     seen = [Exemplar(0, ["river"], [1.0], 1.0, "top")]
@@ -106,7 +107,7 @@ def test_labeling_split_source_hides_held_out_windows_of_every_unit(tmp_path: Pa
 
 def test_unsubmitted_investigation(tmp_path: Path) -> None:
     """Without submit_label the last answer becomes the description; with no answer at all, an error."""
-    model = _planted_model()
+    model = planted_model()
     seen = [Exemplar(0, ["the", "river"], [0.0, 1.0], 1.0, "top")]
     assert labeling_tools(model, "head").names()[-1] == "submit_label"
     assert "attention" in labeling_tools(model, "head")

@@ -16,7 +16,6 @@ import re
 import warnings
 
 import pytest
-import torch
 
 from evals.label_causal import (
     TEMPLATES,
@@ -44,12 +43,10 @@ from evals.label_simulators import (
 )
 from tests.fake_llm import FakeLLMServer
 from tools.activations import call_unit
+from tests.planted_tiny import NEURON, TARGET, planted_model
 from tools.exemplars import Exemplar
-from tools.models import tiny_model
 
 NAN = float("nan")
-TARGET = "river"
-NEURON = 3
 UNIT = f"layer.0.mlp.neuron.{NEURON}"
 
 
@@ -147,25 +144,7 @@ def test_matched_controls_are_frequency_matched_and_deterministic() -> None:
 
 @pytest.fixture(scope="module")
 def planted():
-    """One-layer GPT-2 whose MLP neuron NEURON reads embedding dim 0, set only for TARGET;
-    attention and positions zeroed, so other tokens differ only through layer norm."""
-    model = tiny_model("gpt2", n_layers=1, d_model=32, n_heads=4, d_mlp=16, seed=0)
-    net = model.model.transformer
-    target = model.tokenizer.convert_tokens_to_ids(TARGET)
-    with torch.no_grad():
-        block = net.h[0]
-        block.attn.c_proj.weight.zero_()
-        block.attn.c_proj.bias.zero_()
-        net.wpe.weight.zero_()
-        net.wte.weight[:, 0] = 0.0
-        net.wte.weight[target, 0] = 1.0
-        block.ln_2.weight.fill_(1.0)
-        block.ln_2.bias.zero_()
-        block.mlp.c_fc.weight[:, NEURON] = 0.0
-        block.mlp.c_fc.weight[0, NEURON] = 3.0
-        block.mlp.c_fc.bias[NEURON] = -2.0
-    model._fingerprint = None
-    return model
+    return planted_model()
 
 
 def _planted_excerpts(model) -> tuple[list[Exemplar], list[Exemplar]]:

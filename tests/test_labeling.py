@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
 
 from agent.builtin.findings import Notebook
 from agent.labeling import ablation_test, edit_test, exemplar_text, snippet, split_exemplars, token_word
@@ -22,11 +21,10 @@ from evals.label_runner import exemplars_json, run_labeling, summarize, summary_
 from evals.label_scoring import random_label, simulation_score, top_token_label
 from evals.label_simulators import parse_description
 from evals.runner import RunError
+from tests.planted_tiny import NEURON, TARGET, planted_model
 from tools.exemplars import Exemplar
 from tools.models import tiny_model
 
-TARGET = "river"
-NEURON = 3
 WORDS = [
     "table", "green", "walk", "seven", "quickly", "paper", "open", "house", "music", "city",
     "market", "light", "stone", "train", "garden", "winter", "letter", "story", "friend", "window",
@@ -91,27 +89,6 @@ def test_split_keeps_held_out_apart() -> None:
         split_exemplars(top, holdout_every=1)
 
 
-def _planted_model():
-    """One-layer GPT-2 whose MLP neuron NEURON reads embedding dim 0, set only for TARGET."""
-    model = tiny_model("gpt2", n_layers=1, d_model=32, n_heads=4, d_mlp=16, seed=0)
-    net = model.model.transformer
-    target = model.tokenizer.convert_tokens_to_ids(TARGET)
-    with torch.no_grad():
-        block = net.h[0]
-        block.attn.c_proj.weight.zero_()
-        block.attn.c_proj.bias.zero_()
-        net.wpe.weight.zero_()
-        net.wte.weight[:, 0] = 0.0
-        net.wte.weight[target, 0] = 1.0
-        block.ln_2.weight.fill_(1.0)
-        block.ln_2.bias.zero_()
-        block.mlp.c_fc.weight[:, NEURON] = 0.0
-        block.mlp.c_fc.weight[0, NEURON] = 3.0
-        block.mlp.c_fc.bias[NEURON] = -2.0
-    model._fingerprint = None
-    return model
-
-
 def _corpus(path: Path) -> Path:
     rng = random.Random(0)
     lines = []
@@ -129,7 +106,7 @@ def _rows(out: Path) -> list[dict]:
 
 
 def test_planted_neuron_is_labeled_and_run_resumes(tmp_path: Path) -> None:
-    model = _planted_model()
+    model = planted_model()
     corpus = str(_corpus(tmp_path / "corpus.txt"))
     out = tmp_path / "run"
     kw = {"k": 8, "corpus": corpus, "max_windows": None, "n_random": 8, "cache_root": tmp_path / "cache"}
@@ -185,7 +162,7 @@ def test_failed_unit_is_recorded_and_retried_on_resume(tmp_path: Path, monkeypat
     """One failing unit gives an error row, not a stopped run; resuming labels it again."""
     import agent.labeling as labeling
 
-    model = _planted_model()
+    model = planted_model()
     kw = {"k": 8, "corpus": str(_corpus(tmp_path / "corpus.txt")), "max_windows": None, "n_random": 4,
           "cache_root": tmp_path / "cache"}
     real = labeling.investigate_unit
@@ -209,7 +186,7 @@ def test_failed_unit_is_recorded_and_retried_on_resume(tmp_path: Path, monkeypat
 
 def test_causal_experiments_on_planted_neuron() -> None:
     """Ablation matters where the neuron fires; swapping its word out silences it, a context word does not."""
-    model = _planted_model()
+    model = planted_model()
     texts = ["the river ran past the stone house", "a quiet river in winter light", "table green river walk"]
     ex = []
     for t in texts:
@@ -305,7 +282,7 @@ def _aia(*args: str):
 def test_aia_label_command_and_check_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`aia label` on a model saved to disk (--units repeated, overlapping: one unit), then its resume;
     bad options fail in one line."""
-    model = _planted_model()
+    model = planted_model()
     path = tmp_path / "planted"
     model.model.save_pretrained(path)
     model.tokenizer.save_pretrained(path)
@@ -341,7 +318,7 @@ def test_head_units_go_to_the_head_labeler(tmp_path: Path, monkeypatch: pytest.M
     fake.investigate_head = investigate_head
     fake.role_from_text = lambda text: "previous-token" if "previous" in text else "other"
     monkeypatch.setitem(sys.modules, "agent.labeling_heads", fake)
-    model = _planted_model()
+    model = planted_model()
     kw = {"k": 8, "corpus": str(_corpus(tmp_path / "corpus.txt")), "max_windows": None, "n_random": 4,
           "cache_root": tmp_path / "cache"}
     summary = run_labeling(model, "layer.0.attn.head.2", "builtin", tmp_path / "run", **kw)
@@ -354,7 +331,7 @@ def test_head_units_go_to_the_head_labeler(tmp_path: Path, monkeypatch: pytest.M
 
 def test_edit_test_swaps_whole_words_around_a_word_piece() -> None:
     """A peak on a word piece ('riv' of 'rivers') is tested by swapping the words that contain it."""
-    model = _planted_model()
+    model = planted_model()
     from tools.activations import call_unit
     text = "the rivers ran past the stone house"
     a = call_unit(model, f"layer.0.mlp.neuron.{NEURON}", text)[0]

@@ -176,7 +176,7 @@ def test_writing_outside_the_working_directory_is_refused(shared: Sandbox, tmp_p
     _refused(shared.run(f"open({str(target)!r}, 'w').write('hi')"), "writing")
     _refused(shared.run("open('../escaped.txt', 'a')"), "writing")
     _refused(shared.run(f"import os; os.remove({str(Path(__file__).resolve())!r})"), "writing")
-    _refused(shared.run(f"import resource; resource.setrlimit(resource.RLIMIT_AS, (-1, -1))"), "resource limits")
+    _refused(shared.run("import resource; resource.setrlimit(resource.RLIMIT_AS, (-1, -1))"), "resource limits")
     assert not target.exists() and not (shared.workdir.parent / "escaped.txt").exists()
     assert shared.run("open('notes.txt', 'w').write('ok')").ok
     assert (shared.workdir / "notes.txt").read_text() == "ok"

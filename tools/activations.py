@@ -10,14 +10,26 @@ What one unit's "activation" on a token is:
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 import torch
 
 from tools.models import SubjectModel, envoy_at
 from tools.units import Unit, parse_unit, validate
+
+
+@contextmanager
+def eager_attention(model: torch.nn.Module) -> Iterator[None]:
+    """Fused attention kernels (sdpa, flash) return no weights: switch a HF model to eager for a moment."""
+    before = model.config._attn_implementation
+    model.set_attn_implementation("eager")
+    try:
+        yield
+    finally:
+        model.set_attn_implementation(before)
 
 
 def trace(model: SubjectModel, **inputs: Any) -> Any:

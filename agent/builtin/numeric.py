@@ -331,7 +331,7 @@ class NumericScientist:
         const = float(np.nanmean(inside))
         self.hypothesis(f"inside [{lo:.2f}, {hi:.2f}] the output is replaced by noise around {const:.3g} "
                         f"(spread {np.nanstd(inside):.2g}); elsewhere f is deterministic", "supported",
-                        f"repeats differ on exactly that region; edges located by bisection")
+                        "repeats differ on exactly that region; edges located by bisection")
         return (round(lo, 2), round(hi, 2)), const
 
     def _edge(self, outside: float | None, inside: float) -> float:

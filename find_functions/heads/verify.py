@@ -29,23 +29,13 @@ import torch
 
 from find_functions.heads import MODEL_DIR, ROLES_PATH
 from find_functions.heads.data import SPECIALS, repeated_batch, word_ids
+from tools.activations import eager_attention
 
 ATTENTION_THRESHOLD = 0.4
 ABLATION_THRESHOLD = 0.05
 PROBE_SEED = 1234
 N_SEQS = 64
 HALF = 24
-
-
-@contextmanager
-def eager_attention(model: torch.nn.Module) -> Iterator[None]:
-    """Fused attention kernels do not return weights: switch to eager for the duration."""
-    before = model.config._attn_implementation
-    model.set_attn_implementation("eager")
-    try:
-        yield
-    finally:
-        model.set_attn_implementation(before)
 
 
 def attention_patterns(model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:

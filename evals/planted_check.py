@@ -1,0 +1,167 @@
+"""`aia check planted`: does a neuron labeler recover concepts planted in a real model?
+
+Ground truth for neuron labels is rare: nobody knows what a real neuron computes. Here it is
+known by construction (`find_functions.planted`): entity functions of the suite generator are
+planted into neurons of a real model, the labeler labels those neurons from the planted model
+alone, and each description is scored with FIND's protocol for entity functions: a judge reads
+only the description and answers the function's three-way multiple-choice unit tests (which
+word is the function most selective for). Two references sit beside the mean accuracy:
+chance (1/3) and the judge's ceiling, its accuracy with the ground-truth descriptions, since
+an offline judge cannot read every description perfectly.
+
+RUN_DIR layout: `check.json` (what was planted, how it is scored; a resume must match it),
+`labels/` (an ordinary `aia label` run: labels.jsonl, transcripts, its own summary),
+`planted.jsonl` (one row per planted unit: concepts, ground truth, label, description,
+accuracy) and `summary.json`. Labeling resumes through `run_labeling`; judged rows whose
+description is unchanged are reused, so an LLM judge is not asked twice.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from evals.judge import Judge, make_judge, multiple_choice_accuracy
+from evals.label_runner import run_labeling
+from evals.runner import RunError, read_results
+from find_functions.planted import PlantedSuite, PlantedUnit, planted_suite
+from tools.models import SubjectModel
+
+CATEGORY = "neurons_entities"
+CHANCE = 1 / 3
+ROWS = "planted.jsonl"
+
+
+def run_planted_check(model: str | SubjectModel = "minilm", n: int = 10, backend: str = "builtin",
+                      out: Path = Path("runs/planted"), judge: str = "offline", seed: int = 0,
+                      layer: int | None = None, corpus: str = "default", max_windows: int | None = 4000,
+                      cache_root: Path | None = None, suite: PlantedSuite | None = None,
+                      console: Console | None = None) -> dict[str, Any]:
+    """Plant `n` entity functions into `model`, label the planted neurons, score the labels.
+
+    model: a short name (`minilm`, `smollm2`), hub name, path or loaded `SubjectModel` to plant into.
+    n, seed, layer: how many functions of the entity generator (seed `seed`) are planted, into
+        random neurons of `layer` (default: the middle layer).
+    backend: the labeling backend, as `run_labeling` takes it.
+    out: RUN_DIR (see the module docstring); rerunning with the same arguments resumes.
+    judge: `offline`, `auto` or an LLM spec (`evals.judge.make_judge`).
+    corpus, max_windows, cache_root: the exemplar corpus (also used to calibrate the planted
+        activations' scale), how many of its windows are scanned, and where the cache lives.
+    suite: an already planted suite (then model, n, seed and layer are ignored).
+
+    Returns the summary (also written to RUN_DIR/summary.json): mean multiple-choice accuracy
+    of the labeler's descriptions beside chance and the judge's ceiling.
+    """
+    console = console or Console()
+    out = Path(out)
+    if suite is None:
+        with console.status(f"planting {n} entity functions into {model if isinstance(model, str) else model.name}"):
+            suite = planted_suite(model, n=n, seed=seed, layer=layer, corpus=corpus)
+    _start_or_resume(out, {"planted_model": suite.model.name, "fingerprint": suite.model.fingerprint(),
+                           "units": [u.unit for u in suite.units], "backend": backend, "judge": judge,
+                           "corpus": corpus, "max_windows": max_windows})
+    run_labeling(suite.model, suite.address, backend, out / "labels", corpus=corpus, max_windows=max_windows,
+                 cache_root=cache_root, console=console)
+    labels = {r["unit"]: r for r in read_results(out / "labels" / "labels.jsonl")}
+    missing = [u.unit for u in suite.units if u.unit not in labels]
+    if missing:
+        raise RunError(f"{out / 'labels'} has no label for planted units {missing}")
+    scorer = make_judge(judge, backend)
+    previous = {r["unit"]: r for r in read_results(out / ROWS)}
+    rows = [_score(u, labels[u.unit], scorer, previous.get(u.unit)) for u in suite.units]
+    _write_rows(out / ROWS, rows)
+    summary = summarize(rows, backend=backend, judge=scorer.name, planted_model=suite.model.name)
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    console.print(_table(rows, summary))
+    return summary
+
+
+def _start_or_resume(out: Path, cfg: dict[str, Any]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / "check.json"
+    if path.exists():
+        old = json.loads(path.read_text())
+        diff = {k: (old.get(k), v) for k, v in cfg.items() if old.get(k) != v}
+        if diff:
+            raise RunError(f"{out} holds a planted check with other settings {diff} (old, new); use another --out")
+    path.write_text(json.dumps(cfg, indent=2) + "\n")
+
+
+def _score(unit: PlantedUnit, label: dict[str, Any], judge: Judge, previous: dict[str, Any] | None) -> dict[str, Any]:
+    """One planted.jsonl row; a previous row with the same texts and judge is reused.
+
+    The labeling run's baseline labels (a random token's, the top token's), where its rows
+    carry them, are judged too: a labeler must beat naming its unit's single top word.
+    """
+    description = label["description"]
+    baselines = {name: b["label"] for name, b in (label.get("baselines") or {}).items()
+                 if isinstance(b, dict) and isinstance(b.get("label"), str)}
+    if previous and previous.get("description") == description and previous.get("judge") == judge.name \
+            and {n: b["label"] for n, b in previous.get("baselines", {}).items()} == baselines:
+        return previous
+    tests = unit.unit_tests
+
+    def accuracy(text: str) -> float:
+        return multiple_choice_accuracy(judge, CATEGORY, text, tests)
+
+    return {"unit": unit.unit, "concepts": list(unit.concepts), "function_id": unit.function_id,
+            "ground_truth": unit.description, "label": label["label"], "description": description,
+            "judge": judge.name, "n_tests": len(tests), "mc_accuracy": accuracy(description),
+            "ceiling": accuracy(unit.description),
+            "baselines": {name: {"label": text, "mc_accuracy": accuracy(text)} for name, text in baselines.items()}}
+
+
+def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+    os.replace(tmp, path)
+
+
+def summarize(rows: list[dict[str, Any]], **context: Any) -> dict[str, Any]:
+    """Mean accuracy beside chance and ceiling; `normalized` places the mean between them
+    (0 = chance, 1 = as good as the ground-truth description under this judge)."""
+    if not rows:
+        return {"units": 0, **context}
+
+    def mean(key: str, chosen: list[dict[str, Any]]) -> float:
+        return round(sum(r[key] for r in chosen) / len(chosen), 4)
+
+    acc, ceiling = mean("mc_accuracy", rows), mean("ceiling", rows)
+    out: dict[str, Any] = {"units": len(rows), **context, "mc_accuracy": acc, "chance": round(CHANCE, 4),
+                           "ceiling": ceiling,
+                           "normalized": round((acc - CHANCE) / (ceiling - CHANCE), 4) if ceiling > CHANCE else None}
+    names = sorted({n for r in rows for n in r.get("baselines", {})})
+    shared = [n for n in names if all(n in r.get("baselines", {}) for r in rows)]
+    if shared:
+        out["baselines"] = {n: round(sum(r["baselines"][n]["mc_accuracy"] for r in rows) / len(rows), 4)
+                            for n in shared}
+    for name, chosen in (("one_concept", [r for r in rows if len(r["concepts"]) == 1]),
+                         ("two_concepts", [r for r in rows if len(r["concepts"]) == 2])):
+        if chosen:
+            out[name] = {"units": len(chosen), "mc_accuracy": mean("mc_accuracy", chosen),
+                         "ceiling": mean("ceiling", chosen)}
+    return out
+
+
+def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> Table:
+    t = Table(title=f"aia check planted: {summary['units']} planted neurons")
+    for col in ("unit", "planted concept", "label"):
+        t.add_column(col)
+    for col in ("accuracy", "top token", "ceiling"):
+        t.add_column(col, justify="right")
+
+    def top_token(acc: float | None) -> str:
+        return "-" if acc is None else f"{acc:.2f}"
+
+    for r in rows:
+        t.add_row(r["unit"], " | ".join(r["concepts"]), r["label"][:48], f"{r['mc_accuracy']:.2f}",
+                  top_token(r.get("baselines", {}).get("top_token", {}).get("mc_accuracy")), f"{r['ceiling']:.2f}")
+    if rows:
+        t.add_row("MEAN", f"chance {summary['chance']:.2f}", "", f"{summary['mc_accuracy']:.3f}",
+                  top_token(summary.get("baselines", {}).get("top_token")), f"{summary['ceiling']:.3f}", style="bold")
+    return t
