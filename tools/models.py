@@ -17,12 +17,17 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import os
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
+
+# BERT-style blocks have a child called `output`, which nnsight renames `E_output` and warns
+# about once per module; aia reads those blocks through the adapter paths, so the warning is noise.
+warnings.filterwarnings("ignore", message=r"Module '.*' has a submodule named 'output'", category=UserWarning)
 
 SHORT_NAMES = ("minilm", "smollm2", "gemma3-270m", "toy-induction")
 
