@@ -41,6 +41,7 @@ from tools.exemplars import Exemplar
 from tools.inputs import edit_inputs, synthesize_inputs
 from tools.interventions import ablate
 from tools.models import SubjectModel
+from tools.words import piece_text, span_word, word_spans
 
 #: Sentence frames in which a candidate word and the control words are compared.
 TEMPLATES = ("I saw the {w} yesterday.", "They talked about {w} for a while.",
@@ -65,13 +66,48 @@ EDIT_DROP = 0.5
 #: A named word's mean activation over all its occurrences must exceed the mean token's
 #: by this fraction of the top activation.
 MIN_SELECTIVITY = 0.0
+#: A second concept (a polysemantic unit) is looked for among this many hot words...
+SECOND_POOL = 24
+#: ...as the most selective ones (this fraction of the top activation above the mean token)
+#: that are unrelated to every first candidate; at most SECOND_PROBES are tested, at most
+#: SECOND_WORDS named (and the first group then keeps MAX_WORDS - SECOND_WORDS + 1 words, so
+#: every named word stays above the simulator's detection threshold).
+SECOND_SELECTIVITY = 0.5
+SECOND_PROBES = 3
+SECOND_WORDS = 2
+#: Two words are related (one concept) when WordNet's Wu-Palmer similarity of some pair of
+#: their first senses reaches this, or when they share a stem (chemist, chemistry).
+RELATED_WUP = 0.7
 
 
 # ----------------------------------------------------------------------------- words
 
 def token_word(token: str) -> str:
-    """The lowercase word text of a tokenizer piece (WordPiece ``##``, BPE ``Ġ``, ``▁``)."""
-    return token.replace("##", "").replace("Ġ", "").replace("▁", "").replace("Ċ", "").strip().lower()
+    """The lowercase text of one tokenizer piece (WordPiece ``##``, BPE ``Ġ``, ``▁`` removed)."""
+    return piece_text(token)
+
+
+@dataclass(frozen=True)
+class Word:
+    """One whole word of an exemplar: its pieces ``tokens[start:end]``, its lowercase text and
+    its activation, the max over its pieces (a unit firing on ``##ologist`` fires on the word)."""
+
+    start: int
+    end: int
+    text: str
+    value: float
+
+
+def exemplar_words(e: Exemplar) -> list[Word]:
+    """The exemplar's whole words (``tools.words`` grouping); special tokens (NaN) are skipped."""
+    special = [math.isnan(v) for v in e.values]
+    return [Word(s, t, span_word(e.tokens, (s, t)), max(e.values[s:t]))
+            for s, t in word_spans(e.tokens, breaks=special) if not special[s]]
+
+
+def peak_word(e: Exemplar) -> Word | None:
+    """The exemplar's most active whole word (None when it has no scorable token)."""
+    return max(exemplar_words(e), key=lambda w: w.value, default=None)
 
 
 def peak_index(values: list[float]) -> int:
@@ -129,6 +165,21 @@ def lexnames(word: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s.lexname() for s in wordnet().synsets(word)[:2]))
 
 
+@lru_cache(maxsize=65536)
+def related(a: str, b: str) -> bool:
+    """Whether two words plausibly belong to one concept: a shared stem (5 letters, or the
+    shorter word whole) or close WordNet senses (Wu-Palmer >= ``RELATED_WUP``)."""
+    if a == b:
+        return True
+    n = min(5, len(a), len(b))
+    if n >= 4 and a[:n] == b[:n]:
+        return True
+    wnet = wordnet()
+    senses_a, senses_b = wnet.synsets(a)[:3], wnet.synsets(b)[:3]
+    return any((wnet.wup_similarity(x, y) or 0.0) >= RELATED_WUP
+               for x in senses_a for y in senses_b if x.pos() == y.pos())
+
+
 # ----------------------------------------------------------------------------- result
 
 @dataclass
@@ -173,28 +224,27 @@ class _Reading:
 
 
 def _read_exemplars(exemplars: list[Exemplar]) -> _Reading:
+    """Reads whole words, not pieces: 'psychologist' is one candidate, never 'psych' + 'ologist'."""
     top = max((e.score for e in exemplars), default=0.0)
     weight: Counter = Counter()
     surface: dict[str, Counter] = defaultdict(Counter)
     punct = start = peaks = 0
     occurrences: dict[str, list[float]] = defaultdict(list)
     for e in exemplars:
-        vals = [float("-inf") if math.isnan(v) else v for v in e.values]       # NaN (special) -> -inf
-        if not vals or max(vals) <= 0 or top <= 0:
+        words = exemplar_words(e)
+        best = max(words, key=lambda w: w.value, default=None)
+        if best is None or best.value <= 0 or top <= 0:
             continue
-        best = peak_index(e.values)
-        word = token_word(e.tokens[best])
         peaks += 1
-        punct += is_punctuation(word)
-        first = next(i for i, v in enumerate(vals) if v > float("-inf"))
-        start += best - first < 2
-        for tok, v in zip(e.tokens, vals):
-            w = token_word(tok)
-            if w and v > float("-inf"):
-                occurrences[lemma(w)].append(v / top)
-            if w and v >= HOT_FRACTION * max(vals):
-                weight[lemma(w)] += v / top
-                surface[lemma(w)][w] += 1
+        punct += is_punctuation(best.text)
+        start += best.start - words[0].start < 2
+        for w in words:
+            if not w.text:
+                continue
+            occurrences[lemma(w.text)].append(w.value / top)
+            if w.value >= HOT_FRACTION * best.value:
+                weight[lemma(w.text)] += w.value / top
+                surface[lemma(w.text)][w.text] += 1
     n = max(1, peaks)
     every = [v for vs in occurrences.values() for v in vs]
     mean = sum(every) / max(1, len(every))
@@ -238,7 +288,7 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
     r = _read_exemplars(exemplars)
     notebook.record("read the top-activating tokens of the labeling exemplars",
                     [snippet(e) for e in exemplars],
-                    [f"max {e.score:.3g} on {e.tokens[peak_index(e.values)]!r}" for e in exemplars])
+                    [f"max {e.score:.3g} on {getattr(peak_word(e), 'text', '')!r}" for e in exemplars])
     if r.top <= 0:
         h = notebook.propose(f"{unit} is silent (never positive) on the corpus", "supported",
                              f"max activation {r.top:.3g} over {len(exemplars)} windows")
@@ -247,6 +297,9 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
     forms = {w: r.surface[w].most_common(1)[0][0] for w in candidates}
     alpha = [w for w in candidates if forms[w].isalpha()]
     tested = alpha[:MAX_WORDS]
+    probes = _second_probes(r, tested)
+    forms.update({w: r.surface[w].most_common(1)[0][0] for w in probes})
+    tested += probes
     supported: list[str] = []
     evidence: list[str] = []
     if tested:
@@ -277,6 +330,9 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
     named = [w for w in candidates if (w in supported or r.weight[w] >= NAME_FRACTION * r.weight[candidates[0]])
              and r.selectivity.get(w, 0.0) >= MIN_SELECTIVITY]
     named = sorted(named, key=lambda w: -r.selectivity[w])[:MAX_WORDS] or candidates[:1]
+    second = _second_group(unit, [w for w in probes if w in supported], named, forms, notebook, evidence)
+    if second:
+        named = named[:MAX_WORDS - SECOND_WORDS + 1]
     evidence.append("selectivity (mean activation / top over all occurrences, minus the mean token's): "
                     + ", ".join(f"'{forms[w]}' {r.selectivity.get(w, 0.0):+.2f}" for w in named))
     category = _category(model, unit, r, candidates, notebook, evidence)
@@ -292,12 +348,45 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
     alone = sum(w in supported for w in named)
     how = f"{alone} of them drive it on their own" if alone else "in the contexts of its top exemplars"
     description = " ".join(parts) + f" (strongest first; {how})"
+    if second:
+        # 'or' marks a second, unrelated concept (a polysemantic unit); readers split on it.
+        description += f", or on the word{'s' if len(second) > 1 else ''} " + \
+            ", ".join(f"'{forms[w]}'" for w in second) + " (a second, unrelated group)"
     if classes:
         description += "; also on " + " and ".join(classes)
     description += "."
     label = " / ".join([forms[w] for w in named[:3]] + classes[:1] * (not named)) or "no identifiable word"
     label += f" ({category})" if category else ""
-    return UnitLabel(unit, label, description, evidence, [forms[w] for w in named])
+    label += "".join(f" + {forms[w]}" for w in second[:1])
+    return UnitLabel(unit, label, description, evidence, [forms[w] for w in named + second])
+
+
+def _second_probes(r: _Reading, first: list[str]) -> list[str]:
+    """Hot, highly selective words unrelated to every first candidate, most selective first.
+
+    A unit computing two concepts (max of both) shows its weaker concept as a few words of
+    another topic below the dominant concept's words; those are worth testing on their own.
+    """
+    pool = [w for w, _ in r.weight.most_common(SECOND_POOL)
+            if w not in first and w.isalpha() and len(w) >= 3 and r.surface[w].most_common(1)[0][0].isalpha()]
+    found = [w for w in pool if r.selectivity.get(w, 0.0) >= SECOND_SELECTIVITY
+             and not any(related(w, f) for f in first)]
+    return sorted(found, key=lambda w: -r.selectivity[w])[:SECOND_PROBES]
+
+
+def _second_group(unit: str, probes: list[str], named: list[str], forms: dict[str, str], notebook: Notebook,
+                  evidence: list[str]) -> list[str]:
+    """The supported second-concept probes not already named (at most ``SECOND_WORDS``)."""
+    group = [w for w in probes if w not in named and not any(related(w, n) for n in named)][:SECOND_WORDS]
+    if not probes:
+        return []
+    h = notebook.propose(f"{unit} also fires on a second group of words, unrelated to "
+                         f"{', '.join(forms[w] for w in named[:3])}")
+    msg = (f"{', '.join(forms[w] for w in group)} drive it on their own and share no WordNet neighbourhood "
+           f"with the first group" if group else "no unrelated word drives it on its own")
+    notebook.settle(h, "supported" if group else "refuted", msg)
+    evidence.append(msg)
+    return group
 
 
 def _category(model: SubjectModel, unit: str, r: _Reading, candidates: list[str], notebook: Notebook,

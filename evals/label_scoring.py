@@ -25,12 +25,13 @@ from typing import Any
 
 import numpy as np
 
-from agent.labeling import peak_index, token_word
+from agent.labeling import peak_word, token_word
 from evals.label_causal import causal_contrast
 from evals.label_detection import detection_score, fuzzing_score
 from evals.label_simulators import OfflineSimulator, Simulator
 from tools.exemplars import Exemplar
 from tools.models import SubjectModel
+from tools.words import CONTINUATION, SPACE_MARKS, is_bpe
 
 SCORES = ("simulation", "detection", "fuzzing", "causal_contrast")
 
@@ -57,12 +58,12 @@ def simulation_score(description: str, excerpts: list[Exemplar], simulator: Simu
 
 
 def top_token_label(exemplars: list[Exemplar]) -> str:
-    """Baseline: the most frequent max-activating word of the (labeling) exemplars."""
+    """Baseline: the most frequent max-activating whole word of the (labeling) exemplars."""
     counts: Counter = Counter()
     for e in exemplars:
-        word = token_word(e.tokens[peak_index(e.values)])
-        if word:
-            counts[word] += 1
+        peak = peak_word(e)
+        if peak is not None and peak.text:
+            counts[peak.text] += 1
     if not counts:
         raise ValueError("no exemplar has a scorable max token")
     word = counts.most_common(1)[0][0]
@@ -71,8 +72,14 @@ def top_token_label(exemplars: list[Exemplar]) -> str:
 
 
 def random_label(vocabulary: list[str], seed: int) -> str:
-    """Baseline: a random alphabetic vocabulary word (deterministic in ``seed``)."""
-    words = sorted({token_word(t) for t in vocabulary if token_word(t).isalpha() and len(token_word(t)) >= 3})
+    """Baseline: a random alphabetic vocabulary word (deterministic in ``seed``).
+
+    Only word-initial pieces are drawn (not WordPiece ``##`` continuations; BPE pieces with a
+    space mark), since labels name whole words.
+    """
+    bpe = is_bpe(vocabulary)
+    starts = [t for t in vocabulary if (t.startswith(SPACE_MARKS) if bpe else not t.startswith(CONTINUATION))]
+    words = sorted({token_word(t) for t in starts if token_word(t).isalpha() and len(token_word(t)) >= 3})
     if not words:
         raise ValueError("the vocabulary has no alphabetic words of 3+ letters")
     return f"Fires on the word '{random.Random(seed).choice(words)}'."

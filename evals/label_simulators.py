@@ -4,8 +4,8 @@ Explain-simulate-score (Bills et al. 2023) needs someone who reads only the desc
 and guesses, token by token, where the unit fires.  Two such readers share one protocol:
 
 - ``OfflineSimulator``: deterministic and lexical (no LLM).  The terms a description
-  names (quoted words, else its content words; strongest first) predict 1.0 on tokens
-  with the same lemma, decaying gently with rank; a named WordNet lexname
+  names (quoted words, else its content words; strongest first) predict 1.0 on every
+  piece of the whole words (``tools.words``) with the same lemma, decaying gently with rank; a named WordNet lexname
   (``noun.animal``) predicts 0.5 on tokens of that category; ``punctuation`` and
   ``start of the text`` name token classes.  It reads the builtin labeler's convention
   (agent/labeling.py) exactly and any plain-English description roughly.
@@ -27,6 +27,7 @@ from typing import Callable, Protocol
 import numpy as np
 
 from agent.labeling import is_punctuation, lemma, lexnames, token_word
+from tools.words import words_of
 from agent.task import Usage
 from prompts import render
 
@@ -103,24 +104,33 @@ def parse_description(description: str) -> SimulationSpec:
 
 
 def lexical_simulate(description: str, excerpts: list[list[str]]) -> list[np.ndarray]:
-    """The offline simulator's per-token predictions (token lists as in the exemplar cache)."""
+    """The offline simulator's per-token predictions (token lists as in the exemplar cache).
+
+    Tokens are read as whole words (``tools.words``): every piece of a named word gets the
+    word's prediction, as a unit that fires on the word fires on some piece of it.  A named
+    piece ('ing') still predicts on that piece alone, for descriptions that quote one.
+    """
     spec = parse_description(description)
     rank = {t: 1.0 - RANK_DECAY * i for i, t in enumerate(spec.terms)}
+    categories = set(spec.categories)
+
+    def named(text: str) -> float:
+        return rank.get(lemma(text), rank.get(text, 0.0)) if text else 0.0
+
     out = []
     for tokens in excerpts:
         pred = np.zeros(len(tokens))
-        for i, tok in enumerate(tokens):
-            w = token_word(tok)
-            if not w:
-                continue
-            p = rank.get(lemma(w), rank.get(w, 0.0))
-            if spec.categories and set(lexnames(w)) & set(spec.categories):
+        for start, end, word in words_of(tokens):
+            p = named(word)
+            if categories and set(lexnames(word)) & categories:
                 p = max(p, CATEGORY_WEIGHT)
-            if spec.punctuation and is_punctuation(w):
+            if spec.punctuation and is_punctuation(word):
                 p = max(p, CLASS_WEIGHT)
-            if spec.start and i <= 2:
-                p = max(p, CLASS_WEIGHT)
-            pred[i] = max(0.0, p)
+            for i in range(start, end):
+                q = max(p, named(token_word(tokens[i]))) if end - start > 1 else p
+                if spec.start and i <= 2:
+                    q = max(q, CLASS_WEIGHT)
+                pred[i] = max(0.0, q)
         out.append(pred)
     return out
 

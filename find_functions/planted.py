@@ -19,8 +19,9 @@ the model clears them at the start of every forward, so a forward that bypasses 
 
 Word of a token. Every piece of a word gets the *whole word's* value (`basket ##ball` both get
 f('basketball')), because the entity function is defined on words and a labeler reads words.
-Words are maximal runs of pieces: WordPiece continues a word with `##` pieces; byte-level BPE
-and SentencePiece continue it with a piece that starts with a letter or digit right after a
+Words are maximal runs of pieces, grouped by `tools.words` (the rule the labeler and the
+offline simulator read words by too): WordPiece continues a word with `##` pieces; byte-level
+BPE and SentencePiece continue it with a piece that starts with a letter or digit right after a
 piece that ends with one (a piece starting with a space mark, `Ġ`/`▁`, starts a word). Special
 tokens get the layer's resting value. Pieces are grouped within one forward call only: in
 incremental decoding with a key/value cache, a piece continuing a word from an earlier call is
@@ -51,6 +52,7 @@ from find_functions.entities import EntityFunction
 from find_functions.spec import MultipleChoiceItem, SuiteFunction
 from tools.models import SubjectModel, wrap_model
 from tools.units import Unit, UnitError, validate
+from tools.words import word_spans
 
 #: Version of the planting rule (word grouping, scaling): part of the planted model's fingerprint.
 PLANT_RULE = "planted-v1"
@@ -58,7 +60,6 @@ PLANT_RULE = "planted-v1"
 CALIBRATION_WINDOWS = 64
 CALIBRATION_DOCUMENTS = 400
 CALIBRATION_WINDOW = 64
-_SPACE_MARKS = ("Ġ", "▁", "Ċ", "ĉ")
 
 
 @dataclass(frozen=True)
@@ -126,31 +127,12 @@ class WordReader:
             self._pieces[token_id] = piece
         return piece
 
-    def _continues(self, prev: str, piece: str) -> bool:
-        if self.wordpiece:
-            return piece.startswith("##")
-        return bool(prev) and bool(piece) and not piece.startswith(_SPACE_MARKS) \
-            and piece[0].isalnum() and prev[-1].isalnum()
-
     def words(self, ids: Sequence[int]) -> list[tuple[int, int, str | None]]:
         """Spans `(start, end, word)` covering `ids`; special tokens are spans with word None."""
-        spans: list[tuple[int, int, str | None]] = []
-        start, prev = 0, ""
-        for i, token_id in enumerate(ids):
-            if token_id in self.special:
-                if start < i:
-                    spans.append((start, i, self._text(ids[start:i])))
-                spans.append((i, i + 1, None))
-                start, prev = i + 1, ""
-                continue
-            piece = self._piece(token_id)
-            if start < i and not self._continues(prev, piece):
-                spans.append((start, i, self._text(ids[start:i])))
-                start = i
-            prev = piece
-        if start < len(ids):
-            spans.append((start, len(ids), self._text(ids[start:])))
-        return spans
+        pieces = [self._piece(i) for i in ids]
+        breaks = [i in self.special for i in ids]
+        return [(s, e, None if breaks[s] else self._text(ids[s:e]))
+                for s, e in word_spans(pieces, self.wordpiece, breaks)]
 
     def _text(self, ids: Sequence[int]) -> str:
         return self.tokenizer.convert_tokens_to_string([self._piece(i) for i in ids]).strip()

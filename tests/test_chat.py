@@ -254,7 +254,9 @@ def test_chat_in_a_terminal_builtin_then_resumed_with_an_llm(tiny_dir, tmp_path)
 
     events = list(read_transcript(session))
     kinds = [e["type"] for e in events]
-    assert kinds.count("command") == 3 and kinds.count("user") == 2          # /units and two /call
+    assert kinds.count("command") == 4 and kinds.count("user") == 2          # /units, /bogus and two /call
+    bogus = next(e for e in events if e["type"] == "command" and e["text"] == "/bogus")
+    assert bogus["is_error"] and "unknown command /bogus" in bogus["output"]
     assert {"type": "interrupted", "tool": "exemplars"}.items() <= events[-1].items()
     assert json.loads((session / "session.json").read_text())["backend"] == "builtin"
 

@@ -37,6 +37,7 @@ from evals.label_scoring import SCORES, score_description, score_with_baselines
 from evals.label_simulators import (
     LLMSimulator,
     OfflineSimulator,
+    lexical_simulate,
     ScorerReplyError,
     make_simulator,
     parse_levels,
@@ -111,6 +112,16 @@ def test_render_and_highlights() -> None:
     assert hot == {4, 5}
     assert len(wrong) == 2 and not wrong & hot and not wrong & {0, 7}      # cold, scorable tokens
     assert highlights(_ex(["a", "b"], [-1.0, -2.0]), random.Random(0)) is None  # never fires
+
+
+def test_offline_simulator_predicts_on_every_piece_of_a_named_word() -> None:
+    wordpiece = ["[CLS]", "the", "psych", "##ologist", "and", "psych", "##ology", "[SEP]"]
+    bpe = ["The", "Ġpsych", "ologist", "Ġand", "Ġpsych", "ology"]
+    assert lexical_simulate("Fires on the word 'psychologist'.", [wordpiece])[0].tolist() == \
+        [0, 0, 1, 1, 0, 0, 0, 0]
+    assert lexical_simulate("Fires on the word 'psychologist'.", [bpe])[0].tolist() == [0, 1, 1, 0, 0, 0]
+    # A quoted piece still predicts on that piece alone.
+    assert lexical_simulate("Fires on the word 'ology'.", [wordpiece])[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
 
 
 # ----------------------------------------------------------------------------- offline detection and fuzzing

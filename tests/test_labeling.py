@@ -16,7 +16,19 @@ from pathlib import Path
 import pytest
 
 from agent.builtin.findings import Notebook
-from agent.labeling import ablation_test, edit_test, exemplar_text, snippet, split_exemplars, token_word
+from agent.labeling import (
+    _read_exemplars,
+    _second_probes,
+    ablation_test,
+    edit_test,
+    exemplar_text,
+    exemplar_words,
+    peak_word,
+    related,
+    snippet,
+    split_exemplars,
+    token_word,
+)
 from evals.label_runner import exemplars_json, run_labeling, summarize, summary_table, unit_kind
 from evals.label_scoring import random_label, simulation_score, top_token_label
 from evals.label_simulators import parse_description
@@ -29,6 +41,9 @@ WORDS = [
     "table", "green", "walk", "seven", "quickly", "paper", "open", "house", "music", "city",
     "market", "light", "stone", "train", "garden", "winter", "letter", "story", "friend", "window",
 ]
+
+
+NAN = float("nan")
 
 
 def _ex(tokens: list[str], values: list[float], kind: str = "top") -> Exemplar:
@@ -60,7 +75,7 @@ def test_parse_description_reads_quotes_lexnames_and_classes() -> None:
 def test_simulation_score_ranks_right_description_first() -> None:
     held = [_ex(["the", "river", "is", "wide"], [0.0, 5.0, 0.1, 0.0]),
             _ex(["a", "dog", "ran", "."], [0.1, 0.0, 0.0, 0.2], "random"),
-            _ex(["[CLS]", "river", "##s", "flow"], [float("nan"), 4.0, 0.5, 0.0])]
+            _ex(["[CLS]", "river", "##s", "flow"], [float("nan"), 4.0, 3.5, 0.0])]     # the word 'rivers' fires
     right = simulation_score("Fires on the word 'river'.", held)
     wrong = simulation_score("Fires on the word 'dog'.", held)
     assert right > 0.9
@@ -74,9 +89,39 @@ def test_baseline_labels() -> None:
     seen = [_ex(["a", "river", "bank"], [0.0, 3.0, 1.0]), _ex(["the", "river"], [0.0, 2.0]),
             _ex(["big", "lake"], [0.0, 1.0])]
     assert top_token_label(seen) == "Fires on the word 'river'."
-    vocab = ["river", "##s", "[CLS]", "lake", "ab", "tree"]
+    vocab = ["river", "##s", "[CLS]", "lake", "ab", "tree", "##ology"]
     a, b = random_label(vocab, 1), random_label(vocab, 1)
     assert a == b and a.split("'")[1] in {"river", "lake", "tree"}
+    assert {random_label(vocab, s) for s in range(20)} == {f"Fires on the word '{w}'." for w in ("river", "lake", "tree")}
+    bpe = ["Ġriver", "ology", "Ġlake", "Ġtree"]                       # BPE: only word-start pieces
+    assert {random_label(bpe, s).split("'")[1] for s in range(20)} == {"river", "lake", "tree"}
+    # The baseline names the whole word whose piece peaks, not the piece.
+    pieces = [_ex(["[CLS]", "a", "psych", "##ologist", "[SEP]"], [NAN, 0.1, 0.5, 2.0, NAN])] * 2
+    assert top_token_label(pieces + seen) == "Fires on the word 'psychologist'."
+
+
+def test_labeler_reads_and_names_whole_words() -> None:
+    seen = [_ex(["[CLS]", "the", "psych", "##ologist", "said", "[SEP]"], [NAN, 0.0, 0.4, 3.0, 0.1, NAN]),
+            _ex(["Ġa", "Ġpsych", "ologist", "Ġwrote"], [0.0, 2.5, 0.2, 0.0])]
+    assert [(w.text, w.value) for w in exemplar_words(seen[0])] == \
+        [("the", 0.0), ("psychologist", 3.0), ("said", 0.1)]
+    assert peak_word(seen[1]).text == "psychologist"
+    r = _read_exemplars(seen)
+    assert list(r.weight) == ["psychologist"] and r.surface["psychologist"] == {"psychologist": 2}
+
+
+def test_second_concept_probes_are_unrelated_selective_words() -> None:
+    # A max-of-two-concepts unit: military ranks dominate, geology fires in one window.
+    def window(hot: str, value: float) -> Exemplar:
+        return _ex(["the", hot, "of", "the", "day"], [0.0, value, 0.0, 0.0, 0.0])
+    seen = [window("commander", 3.0), window("lieutenant", 3.0), window("commander", 2.9),
+            window("general", 2.8), window("geology", 1.0), window("table", 0.1)]
+    r = _read_exemplars(seen)
+    assert related("commander", "lieutenant") and related("chemist", "chemistry")
+    assert not related("commander", "geology")
+    assert _second_probes(r, ["commander", "lieutenant", "general"]) == []       # geology not hot enough
+    seen[4] = window("geology", 2.5)
+    assert _second_probes(_read_exemplars(seen), ["commander", "lieutenant", "general"]) == ["geology"]
 
 
 def test_split_keeps_held_out_apart() -> None:

@@ -216,8 +216,9 @@ class ChatApp:
         """Run a slash command; False when the chat should end."""
         try:
             cmd = parse_command(line, call_id=f"cmd{len(self.session.events)}")
-        except CommandError as e:
+        except CommandError as e:     # logged too: the session file is the whole conversation
             self.console.print(Text(str(e), style="red"))
+            self.session.transcript.write("command", text=line, output=str(e), is_error=True, images=[], seconds=0.0)
             return True
         if cmd.name == "help":
             self.console.print(Text(help_text()))
