@@ -1,8 +1,9 @@
 """The builtin (offline) neuron labeler: from a unit's top exemplars to a short label.
 
-It works like a small scientist with no language model: it reads which tokens the unit
-fires on in its *labeling* exemplars (never the held-out ones the scorer uses), groups
-them by lemma, WordNet lexical category and token class (punctuation, start of text),
+It works like a small scientist with no language model: it reads which whole words the
+unit fires on in its *labeling* exemplars (never the held-out ones the scorer uses; tokenizer
+pieces are joined into words by ``tools.words``, a word's activation being the max over its
+pieces), groups them by lemma, WordNet lexical category and token class (punctuation, start of text),
 then tests each candidate with synthesized sentences (the candidate word vs control
 words in the same templates, through ``call_unit``) and records every hypothesis it
 supports or refutes in a Notebook, so the transcript reads like any other investigation.
@@ -17,7 +18,10 @@ exemplars to see whether the word itself, not its context, drives the activation
 The description it writes follows a convention the offline simulator also reads
 (``evals/label_scoring.py``): the words it fires on are quoted, strongest first; a
 WordNet lexical category is named as ``noun.animal``-style lexname; ``punctuation`` and
-``start of the text`` name token classes.  Any plain-English description still works
+``start of the text`` name token classes.  A polysemantic unit (one that fires on two
+unrelated concepts, like a max of two) gets a second quoted group after ``, or on the
+words``: highly selective words with no WordNet kinship to the first group that drive the
+unit on their own.  Any plain-English description still works
 with the simulator (unquoted content words are used), this one is just precise.
 """
 from __future__ import annotations
@@ -41,7 +45,7 @@ from tools.exemplars import Exemplar
 from tools.inputs import edit_inputs, synthesize_inputs
 from tools.interventions import ablate
 from tools.models import SubjectModel
-from tools.words import piece_text, span_word, word_spans
+from tools.words import join_pieces, piece_text, span_word, word_spans
 
 #: Sentence frames in which a candidate word and the control words are compared.
 TEMPLATES = ("I saw the {w} yesterday.", "They talked about {w} for a while.",
@@ -116,22 +120,12 @@ def peak_index(values: list[float]) -> int:
 
 
 def snippet(e: Exemplar, radius: int = 8) -> str:
-    """A readable excerpt around the exemplar's peak token, which is marked ``[[like this]]``.
-
-    WordPiece marks word continuations (``##``), BPE marks word starts (``Ġ``/``▁``).
-    """
-    bpe = any(t.startswith(("Ġ", "▁")) for t in e.tokens)
+    """A readable excerpt around the exemplar's peak token, which is marked ``[[like this]]``
+    (special tokens dropped unless they are the peak)."""
     peak = peak_index(e.values)
-    out = ""
-    for i in range(max(0, peak - radius), min(len(e.tokens), peak + radius + 1)):
-        tok = e.tokens[i]
-        if i != peak and math.isnan(e.values[i]):          # special tokens carry NaN
-            continue
-        piece = tok.replace("##", "").replace("Ġ", "").replace("▁", "").replace("Ċ", " ")
-        piece = f"[[{piece}]]" if i == peak else piece
-        new_word = tok.startswith(("Ġ", "▁")) if bpe else not tok.startswith("##")
-        out += (" " if new_word and out else "") + piece
-    return out.strip()
+    keep = [i for i in range(max(0, peak - radius), min(len(e.tokens), peak + radius + 1))
+            if i == peak or not math.isnan(e.values[i])]
+    return join_pieces(e.tokens, keep, marked={peak}, mark=("[[", "]]"))
 
 
 def is_punctuation(word: str) -> bool:
@@ -351,7 +345,7 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
     if second:
         # 'or' marks a second, unrelated concept (a polysemantic unit); readers split on it.
         description += f", or on the word{'s' if len(second) > 1 else ''} " + \
-            ", ".join(f"'{forms[w]}'" for w in second) + " (a second, unrelated group)"
+            ", ".join(f"'{forms[w]}'" for w in second)
     if classes:
         description += "; also on " + " and ".join(classes)
     description += "."
@@ -377,9 +371,9 @@ def _second_probes(r: _Reading, first: list[str]) -> list[str]:
 def _second_group(unit: str, probes: list[str], named: list[str], forms: dict[str, str], notebook: Notebook,
                   evidence: list[str]) -> list[str]:
     """The supported second-concept probes not already named (at most ``SECOND_WORDS``)."""
-    group = [w for w in probes if w not in named and not any(related(w, n) for n in named)][:SECOND_WORDS]
     if not probes:
         return []
+    group = [w for w in probes if w not in named and not any(related(w, n) for n in named)][:SECOND_WORDS]
     h = notebook.propose(f"{unit} also fires on a second group of words, unrelated to "
                          f"{', '.join(forms[w] for w in named[:3])}")
     msg = (f"{', '.join(forms[w] for w in group)} drive it on their own and share no WordNet neighbourhood "

@@ -28,6 +28,7 @@ import numpy as np
 
 from evals.label_simulators import LLMClient, ScorerReplyError, Simulator
 from tools.exemplars import Exemplar
+from tools.words import join_pieces
 
 #: Offline decision threshold on simulated activations in [0, 1]: the lexical simulator
 #: gives 1.0 (decaying 0.1 per rank) to named words and 0.5 to named categories/classes.
@@ -51,16 +52,8 @@ def balanced_accuracy(truth: list[bool], guess: list[bool]) -> float | None:
 
 def render_excerpt(e: Exemplar, highlight: set[int] = frozenset()) -> str:
     """The excerpt as text (special tokens dropped, word pieces joined), ``<<marked>>`` tokens."""
-    bpe = any(t.startswith(("Ġ", "▁")) for t in e.tokens)
-    out = ""
-    for i, (tok, v) in enumerate(zip(e.tokens, e.values)):
-        if math.isnan(v):
-            continue
-        piece = tok.replace("##", "").replace("Ġ", "").replace("▁", "").replace("Ċ", " ")
-        piece = f"<<{piece}>>" if i in highlight else piece
-        new_word = tok.startswith(("Ġ", "▁")) if bpe else not tok.startswith("##")
-        out += (" " if new_word and out else "") + piece
-    return out.strip()
+    keep = [i for i, v in enumerate(e.values) if not math.isnan(v)]
+    return join_pieces(e.tokens, keep, marked=highlight)
 
 
 def parse_binary(reply: str, n: int) -> list[bool]:

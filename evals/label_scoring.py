@@ -13,7 +13,7 @@ top-activating windows and random windows), or fresh inputs run through the unit
 
 The simulator decides offline vs LLM for all four (evals/label_simulators.py).  Baselines
 go through the very same scorers: a random vocabulary word, and the most frequent
-max-activating token of the labeling exemplars; a label is worth something only when it
+max-activating whole word of the labeling exemplars; a label is worth something only when it
 beats both.  Everything is deterministic given the seed (and, with an LLM, its replies).
 """
 from __future__ import annotations

@@ -4,9 +4,10 @@ Explain-simulate-score (Bills et al. 2023) needs someone who reads only the desc
 and guesses, token by token, where the unit fires.  Two such readers share one protocol:
 
 - ``OfflineSimulator``: deterministic and lexical (no LLM).  The terms a description
-  names (quoted words, else its content words; strongest first) predict 1.0 on every
-  piece of the whole words (``tools.words``) with the same lemma, decaying gently with rank; a named WordNet lexname
-  (``noun.animal``) predicts 0.5 on tokens of that category; ``punctuation`` and
+  names (quoted words, else its content words; strongest first) predict 1.0 on the
+  whole words (``tools.words``) with the same lemma (on the last piece; earlier pieces
+  get half), decaying gently with rank; a named WordNet lexname
+  (``noun.animal``) predicts 0.5 on words of that category; ``punctuation`` and
   ``start of the text`` name token classes.  It reads the builtin labeler's convention
   (agent/labeling.py) exactly and any plain-English description roughly.
 - ``LLMSimulator``: an LLM (any backend spec ``agent.backends.make_policy`` accepts) reads
@@ -27,9 +28,9 @@ from typing import Callable, Protocol
 import numpy as np
 
 from agent.labeling import is_punctuation, lemma, lexnames, token_word
-from tools.words import words_of
 from agent.task import Usage
 from prompts import render
+from tools.words import words_of
 
 _QUOTED = re.compile(r"'([^']+)'|\"([^\"]+)\"")
 _LEXNAME = re.compile(r"\b(noun|verb|adj|adv)\.[a-z_]+\b")
@@ -46,6 +47,10 @@ _STOP = frozenset([
 CATEGORY_WEIGHT = 0.5
 CLASS_WEIGHT = 0.5
 RANK_DECAY = 0.1
+#: Share of a named word's prediction on its pieces before the last.  Measured on 20 SmolLM2
+#: layer-3 neurons, whose activations peak on a word's last piece: simulation 0.249 with
+#: every piece at full weight, 0.276 at half (MiniLM neurons: 0.305 vs 0.304).
+EARLY_PIECE_WEIGHT = 0.5
 #: The LLM simulator's scale (Bills et al.): integers 0..MAX_LEVEL, divided by MAX_LEVEL.
 MAX_LEVEL = 10
 LLM_PREFIXES = ("openai:", "anthropic:", "openai-compatible:", "local:")
@@ -106,9 +111,11 @@ def parse_description(description: str) -> SimulationSpec:
 def lexical_simulate(description: str, excerpts: list[list[str]]) -> list[np.ndarray]:
     """The offline simulator's per-token predictions (token lists as in the exemplar cache).
 
-    Tokens are read as whole words (``tools.words``): every piece of a named word gets the
-    word's prediction, as a unit that fires on the word fires on some piece of it.  A named
-    piece ('ing') still predicts on that piece alone, for descriptions that quote one.
+    Tokens are read as whole words (``tools.words``): every piece of a named word is
+    predicted, as a unit that fires on the word fires on some piece of it; the last piece
+    gets the word's full prediction (only there has a left-to-right model read the whole
+    word) and earlier pieces ``EARLY_PIECE_WEIGHT`` of it.  A named piece ('ing') still
+    predicts fully on that piece alone, for descriptions that quote one.
     """
     spec = parse_description(description)
     rank = {t: 1.0 - RANK_DECAY * i for i, t in enumerate(spec.terms)}
@@ -127,7 +134,9 @@ def lexical_simulate(description: str, excerpts: list[list[str]]) -> list[np.nda
             if spec.punctuation and is_punctuation(word):
                 p = max(p, CLASS_WEIGHT)
             for i in range(start, end):
-                q = max(p, named(token_word(tokens[i]))) if end - start > 1 else p
+                q = p if i == end - 1 else EARLY_PIECE_WEIGHT * p
+                if end - start > 1:
+                    q = max(q, named(token_word(tokens[i])))
                 if spec.start and i <= 2:
                     q = max(q, CLASS_WEIGHT)
                 pred[i] = max(0.0, q)

@@ -35,16 +35,17 @@ from evals.label_detection import (
 )
 from evals.label_scoring import SCORES, score_description, score_with_baselines
 from evals.label_simulators import (
+    EARLY_PIECE_WEIGHT,
     LLMSimulator,
     OfflineSimulator,
-    lexical_simulate,
     ScorerReplyError,
+    lexical_simulate,
     make_simulator,
     parse_levels,
 )
 from tests.fake_llm import FakeLLMServer
-from tools.activations import call_unit
 from tests.planted_tiny import NEURON, TARGET, planted_model
+from tools.activations import call_unit
 from tools.exemplars import Exemplar
 
 NAN = float("nan")
@@ -117,9 +118,11 @@ def test_render_and_highlights() -> None:
 def test_offline_simulator_predicts_on_every_piece_of_a_named_word() -> None:
     wordpiece = ["[CLS]", "the", "psych", "##ologist", "and", "psych", "##ology", "[SEP]"]
     bpe = ["The", "Ġpsych", "ologist", "Ġand", "Ġpsych", "ology"]
+    early = EARLY_PIECE_WEIGHT                  # the last piece is where the whole word has been read
     assert lexical_simulate("Fires on the word 'psychologist'.", [wordpiece])[0].tolist() == \
-        [0, 0, 1, 1, 0, 0, 0, 0]
-    assert lexical_simulate("Fires on the word 'psychologist'.", [bpe])[0].tolist() == [0, 1, 1, 0, 0, 0]
+        [0, 0, early, 1, 0, 0, 0, 0]
+    assert lexical_simulate("Fires on the word 'psychologist'.", [bpe])[0].tolist() == [0, early, 1, 0, 0, 0]
+    assert 0 < early < 1
     # A quoted piece still predicts on that piece alone.
     assert lexical_simulate("Fires on the word 'ology'.", [wordpiece])[0].tolist() == [0, 0, 0, 0, 0, 0, 1, 0]
 

@@ -29,7 +29,13 @@ from agent.labeling import (
     split_exemplars,
     token_word,
 )
-from evals.label_runner import exemplars_json, run_labeling, summarize, summary_table, unit_kind
+from evals.label_runner import (
+    exemplars_json,
+    run_labeling,
+    summarize,
+    summary_table,
+    unit_kind,
+)
 from evals.label_scoring import random_label, simulation_score, top_token_label
 from evals.label_simulators import parse_description
 from evals.runner import RunError

@@ -3,7 +3,16 @@ from __future__ import annotations
 
 import pytest
 
-from tools.words import continues, is_bpe, piece_text, piece_words, word_spans, words_of
+from tools.words import (
+    join_pieces,
+    continues,
+    is_bpe,
+    piece_text,
+    piece_words,
+    unbyte,
+    word_spans,
+    words_of,
+)
 
 
 def test_piece_text_strips_marks_and_lowercases() -> None:
@@ -36,3 +45,18 @@ def test_breaks_keep_special_tokens_alone() -> None:
     assert not continues("psych", "ologist", wordpiece=True)
     with pytest.raises(ValueError, match="break flags"):
         word_spans(["a", "b"], breaks=[False])
+
+
+def test_byte_level_text_is_decoded_over_the_whole_word() -> None:
+    assert unbyte("lÃ©") == "lé" and unbyte("plain") == "plain"
+    assert unbyte("é") == "é"                       # half a character / not byte-level: kept
+    # Decoded after joining: one piece alone may hold half of a character's bytes.
+    assert words_of(["Ġconfeder", "aciÃ", "³n", "Ġau"]) == [(0, 3, "confederación"), (3, 4, "au")]
+    assert piece_text("ĠConfederaciÃ³n") == "confederación"
+
+
+def test_join_pieces_reads_a_window_with_marks():
+    wordpiece = ["[CLS]", "the", "psych", "##ologist", "spoke", "[SEP]"]
+    assert join_pieces(wordpiece, [1, 2, 3, 4], marked={3}) == "the psych<<ologist>> spoke"
+    bpe = ["<s>", "Ġthe", "Ġpsych", "ologist", "Ġcaf", "Ã©", "Ċ", "Ġok", "Ċ", "The"]
+    assert join_pieces(bpe, range(1, 10), marked={2}, mark=("[[", "]]")) == "the [[psych]]ologist café ok The"

@@ -15,7 +15,8 @@ the labeler names is the word the simulator matches and the word a planted neuro
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
+from functools import lru_cache
 
 #: Marks that byte-level BPE / SentencePiece put at the start of a word-initial piece.
 SPACE_MARKS = ("Ġ", "▁", "Ċ", "ĉ")
@@ -23,12 +24,45 @@ SPACE_MARKS = ("Ġ", "▁", "Ċ", "ĉ")
 CONTINUATION = "##"
 
 
-def piece_text(piece: str) -> str:
-    """The lowercase text of one piece, its tokenizer marks removed (``##ing`` -> ``ing``)."""
-    text = piece[len(CONTINUATION):] if piece.startswith(CONTINUATION) else piece
+@lru_cache(maxsize=1)
+def _byte_of() -> dict[str, int]:
+    """Byte-level BPE's character -> byte map (GPT-2's ``bytes_to_unicode``, inverted): printable
+    Latin-1 bytes stand for themselves, the others were shifted to code points from 256 up."""
+    kept = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
+    chars = list(kept)
+    shift = 0
+    for b in range(256):
+        if b not in kept:
+            kept.append(b)
+            chars.append(256 + shift)
+            shift += 1
+    return {chr(c): b for b, c in zip(kept, chars)}
+
+
+def unbyte(text: str) -> str:
+    """Byte-level BPE text back to what it spells ('lÃ©' -> 'lé'); text that is not valid
+    byte-level UTF-8 (WordPiece or SentencePiece text, half a character) is returned as is."""
+    if text.isascii():
+        return text
+    byte_of = _byte_of()
+    if not all(c in byte_of for c in text):
+        return text
+    try:
+        return bytes(byte_of[c] for c in text).decode("utf-8")
+    except UnicodeDecodeError:
+        return text
+
+
+def _strip(piece: str) -> str:
+    text = piece.removeprefix(CONTINUATION)
     for mark in SPACE_MARKS:
         text = text.replace(mark, "")
-    return text.strip().lower()
+    return text
+
+
+def piece_text(piece: str) -> str:
+    """The lowercase text of one piece, its tokenizer marks removed (``##ing`` -> ``ing``)."""
+    return unbyte(_strip(piece)).strip().lower()
 
 
 def is_bpe(pieces: Sequence[str]) -> bool:
@@ -79,8 +113,9 @@ def word_spans(pieces: Sequence[str], wordpiece: bool | None = None,
 
 
 def span_word(pieces: Sequence[str], span: tuple[int, int]) -> str:
-    """The lowercase whole word of a span (its pieces' texts joined)."""
-    return "".join(piece_text(p) for p in pieces[span[0]:span[1]])
+    """The lowercase whole word of a span (its pieces' texts joined; byte-level BPE decoded
+    over the whole word, since one character's bytes may straddle two pieces)."""
+    return unbyte("".join(_strip(p) for p in pieces[span[0]:span[1]])).strip().lower()
 
 
 def words_of(pieces: Sequence[str], breaks: Sequence[bool] | None = None) -> list[tuple[int, int, str]]:
@@ -94,3 +129,21 @@ def piece_words(pieces: Sequence[str]) -> list[str]:
     for s, e, word in words_of(pieces):
         out[s:e] = [word] * (e - s)
     return out
+
+
+def join_pieces(pieces: Sequence[str], keep: Iterable[int] | None = None, marked: Collection[int] = (),
+                mark: tuple[str, str] = ("<<", ">>")) -> str:
+    """Readable text from pieces (those at ``keep``, default all, in order): word pieces joined,
+    words spaced, byte-level BPE decoded, pieces at ``marked`` wrapped in ``mark``.  The
+    convention is read from all of ``pieces``, so a window of them reads the same."""
+    bpe = is_bpe(pieces)
+    out = ""
+    for i in range(len(pieces)) if keep is None else keep:
+        piece = pieces[i]
+        text = unbyte(_strip(piece))
+        if i in marked:
+            text = f"{mark[0]}{text}{mark[1]}"
+        # a bare newline piece (text "") still separates what comes after it
+        new_word = not text or (piece.startswith(SPACE_MARKS) if bpe else not piece.startswith(CONTINUATION))
+        out += (" " if new_word and out and not out.endswith(" ") else "") + text
+    return out.strip()
