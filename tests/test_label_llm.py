@@ -58,12 +58,8 @@ def test_llm_labels_a_unit_over_the_real_sdk(provider: str, tmp_path: Path, monk
           "cache_root": tmp_path / "cache"}
     spec = "openai:gpt-4o-mini" if provider == "openai" else "anthropic:claude-haiku-4-5"
     with FakeLLMServer(_responder) as server:
-        if provider == "openai":
-            monkeypatch.setenv("OPENAI_API_KEY", "test")
-            monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        else:
-            monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
-            monkeypatch.setenv("ANTHROPIC_BASE_URL", server.anthropic_base_url)
+        for name, value in server.sdk_env(provider).items():
+            monkeypatch.setenv(name, value)
         summary = run_labeling(model, UNIT, spec, tmp_path / "run", **kw)
         requests = [json.dumps(r.body) for r in server.requests]
     row = json.loads((tmp_path / "run" / "labels.jsonl").read_text())

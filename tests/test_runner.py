@@ -131,12 +131,8 @@ def test_an_llm_backend_benchmarks_suite_functions_over_the_real_sdk(
                                                      "code": "def function(x):\n    return 2.0 * x + 1.0"})])
 
     with FakeLLMServer(respond) as server:
-        if provider == "openai":
-            monkeypatch.setenv("OPENAI_API_KEY", "test")
-            monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        else:
-            monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
-            monkeypatch.setenv("ANTHROPIC_BASE_URL", server.anthropic_base_url)
+        for name, value in server.sdk_env(provider).items():
+            monkeypatch.setenv(name, value)
         model = "gpt-4o-mini" if provider == "openai" else "claude-haiku-4-5"
         summary = _run(tiny_suite, tmp_path / "run", f"{provider}:{model}", judge="offline")
     rows = {r["key"]: r for r in read_results(tmp_path / "run" / "results.jsonl")}

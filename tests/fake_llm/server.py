@@ -163,6 +163,14 @@ class FakeLLMServer:
     def anthropic_base_url(self) -> str:
         return self.url
 
+    def sdk_env(self, provider: WireFormat) -> dict[str, str]:
+        """The environment that points the official SDK of ``provider`` at this server (a dummy key)."""
+        if provider == "openai":
+            return {"OPENAI_API_KEY": "test", "OPENAI_BASE_URL": self.openai_base_url}
+        if provider == "anthropic":
+            return {"ANTHROPIC_API_KEY": "test", "ANTHROPIC_BASE_URL": self.anthropic_base_url}
+        raise ValueError(f"unknown provider {provider!r}; expected 'openai' or 'anthropic'")
+
     @property
     def steps_left(self) -> int:
         with self._lock:
