@@ -286,6 +286,20 @@ class Sweep:
         return (self.values - self.corrupt) / (self.clean - self.corrupt)
 
 
+def _sweep_inputs(model: SubjectModel, clean, corrupt, kind: str, metric: Metric | None, what: str):
+    """What both sweeps start from: the token pair, the metric (default: clean vs corrupt answer),
+    the site swept ("resid" or "attn" for heads) and the clean run's activations at every layer,
+    flattened to [1, T, width]."""
+    _require_causal(model, what)
+    if kind not in ("resid", "heads"):
+        raise ValueError(f"kind must be 'resid' or 'heads', not {kind!r}")
+    c, x = _pair(model, clean, corrupt)
+    metric = metric or default_metric(model, c, x)
+    site = "resid" if kind == "resid" else "attn"
+    src = [s.reshape(*s.shape[:2], -1) for s in _stack_layers(model, c, site)]
+    return c, x, metric, site, src
+
+
 def patching_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
                    metric: Metric | None = None, method: str = "fast",
                    batch_size: int = 64, positions_per_batch: int = 8,
@@ -299,15 +313,9 @@ def patching_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
     nothing before a patched position changes in a causal model, so only the suffix is run.
     ``batch_size`` bounds the patches per forward otherwise (head sweeps, remote models).
     """
-    _require_causal(model, "patching_sweep")
-    if kind not in ("resid", "heads"):
-        raise ValueError(f"kind must be 'resid' or 'heads', not {kind!r}")
     if method not in ("fast", "naive"):
         raise ValueError(f"method must be 'fast' or 'naive', not {method!r}")
-    c, x = _pair(model, clean, corrupt)
-    metric = metric or default_metric(model, c, x)
-    site = "resid" if kind == "resid" else "attn"
-    src = [s.reshape(*s.shape[:2], -1) for s in _stack_layers(model, c, site)]
+    c, x, metric, site, src = _sweep_inputs(model, clean, corrupt, kind, metric, "patching_sweep")
     n_cols = c.shape[1] if kind == "resid" else model.n_heads
     rows = list(range(model.n_layers)) if layers is None else sorted(set(layers))
     for layer in rows:
@@ -408,13 +416,7 @@ def attribution_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
     Cheap enough for whole-model sweeps; unreliable where effects are large or nonlinear
     (embeddings, saturated softmax), so confirm the top cells with exact patching.
     """
-    _require_causal(model, "attribution_sweep")
-    if kind not in ("resid", "heads"):
-        raise ValueError(f"kind must be 'resid' or 'heads', not {kind!r}")
-    c, x = _pair(model, clean, corrupt)
-    metric = metric or default_metric(model, c, x)
-    site = "resid" if kind == "resid" else "attn"
-    src = [s.reshape(*s.shape[:2], -1) for s in _stack_layers(model, c, site)]
+    c, x, metric, site, src = _sweep_inputs(model, clean, corrupt, kind, metric, "attribution_sweep")
     st: dict = {}
     with torch.enable_grad(), trace(model, input_ids=x):
         st["acts"] = [site_envoy(model, Unit(l, site)).save() for l in range(model.n_layers)]

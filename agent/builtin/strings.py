@@ -109,17 +109,22 @@ _NUMBER_VALUE = {OPS_BY_NAME["length_word"].fn("x" * n): n for n in range(0, 400
 NUMBER_WORDS = frozenset(_NUMBER_VALUE)
 
 
+def _valid_combinations(op: StringOp, values: list) -> list[Params]:
+    """Every combination of one value per parameter (in ``op.params`` order) that ``op`` accepts."""
+    out = []
+    for combo in itertools.product(*values):
+        params = dict(zip((p.name for p in op.params), combo))
+        if op.valid is None or op.valid(params):
+            out.append(params)
+    return out
+
+
 def _sample_params(op: StringOp) -> list[Params]:
     """Parameter values to measure an op's invariants on: its grid, or a fixed key."""
     grids = []
     for p in op.params:
         grids.append(list(p.grid) if p.grid else ["qwertyuiopasdfghjklzxcvbnm"])
-    out = []
-    for combo in itertools.product(*grids):
-        params = dict(zip((p.name for p in op.params), combo))
-        if op.valid is None or op.valid(params):
-            out.append(params)
-    return out
+    return _valid_combinations(op, grids)
 
 
 @dataclass(frozen=True)
@@ -403,12 +408,7 @@ def _grid_params(op: StringOp) -> list[Params]:
             values.append(ALPHABET)
         else:
             values.append(p.pool)
-    out = []
-    for combo in itertools.product(*values):
-        params = dict(zip((p.name for p in op.params), combo))
-        if op.valid is None or op.valid(params):
-            out.append(params)
-    return out
+    return _valid_combinations(op, values)
 
 
 #: Enumerable parameter spaces. Free text and keys are read off observations instead, and so is
