@@ -46,13 +46,11 @@ def truncate(text: str, limit: int) -> str:
     return f"{text[:head]}\n[... {len(text) - limit} characters omitted ...]\n{text[-tail:]}"
 
 
-def default_sandbox_factory() -> Callable[[dict], Any] | None:
-    """The sandbox for run_python, or None when `agent.sandbox` is not available."""
-    try:
-        from agent.sandbox import Sandbox
-    except ImportError:
-        return None
-    return lambda proxies: Sandbox(proxies)
+def default_sandbox_factory(confine: bool = True) -> Callable[[dict], Any]:
+    """The sandbox for run_python: confined by the OS unless the user explicitly opted out."""
+    from agent.sandbox import Sandbox
+
+    return lambda proxies: Sandbox(proxies, confine=confine)
 
 
 class AgentBackend:
@@ -67,6 +65,7 @@ class AgentBackend:
         tools: ToolRegistry = DEFAULT_TOOLS,
         sandbox_factory: Callable[[dict], Any] | None = None,
         use_sandbox: bool = True,
+        confine: bool = True,
         observation_chars: int = 4000,
         max_batch: int = 1000,
     ):
@@ -75,7 +74,7 @@ class AgentBackend:
         self.budget = budget or Budget()
         self.tools = tools
         # run_python is offered only when there is a sandbox to run it in.
-        self.sandbox_factory = (sandbox_factory or default_sandbox_factory()) if use_sandbox else None
+        self.sandbox_factory = (sandbox_factory or default_sandbox_factory(confine)) if use_sandbox else None
         self.observation_chars = observation_chars
         self.max_batch = max_batch
 

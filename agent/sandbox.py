@@ -1,31 +1,28 @@
-"""Run model-written experiment code in a separate, limited process (MAIA-style code rounds).
+"""Run model-written experiment code in a confined process (MAIA-style code rounds).
 
 The model writes Python that calls the unit under study as `f(x)` or `f([x1, x2, ...])` and
 prints or shows what it finds. `Sandbox.run(code)` executes one such cell in a long-lived child
 process (one per investigation, so variables persist between rounds) and returns what came
 out: stdout (truncated), an error with a traceback, PNG images, and the time it took.
 
-Why a child process and not `exec` in the agent: model code can loop forever, allocate without
+Why a confined child and not `exec` in the agent: model code can loop forever, allocate without
 bound, crash the interpreter, or go looking for the answer (the ground-truth files, the real
-function's source or closure, an API key in the environment, the network). The child gets
-only proxies: `f` in the child is a stub that sends inputs over a pipe; the parent holds the
-real callable, validates each request, counts inputs and sends back outputs.
+function's source, an API key, the parent process). The boundary is the operating system's:
+the child runs under bubblewrap (`tools.isolation`), in its own namespaces, seeing only the
+system libraries, the interpreter, its own script and its working directory. `f` in the child
+is a stub that sends inputs over a pipe; the parent holds the real callable, validates each
+request, counts inputs and sends back outputs.
 
-Limits: wall-clock (enforced here: the child's whole process group is killed), CPU time
-(RLIMIT_CPU, set per run from here on Linux), memory (RLIMIT_AS), no new processes or threads
-(RLIMIT_NPROC; the kernel does not enforce it for root), file size, open files, output size
-(truncated here). Isolation: a scrubbed environment, a fresh temporary working directory, an
-audit hook that refuses network use, new processes, signals, writes outside the working
-directory and reads under `deny_read`, and, where unprivileged user namespaces work, a
-network namespace with no interfaces but loopback. This guards against accidents and casual
-peeking; it is not a security boundary against a determined adversary (docs/sandbox.md).
+Limits: wall clock (enforced here: the whole sandbox is killed), CPU time (RLIMIT_CPU, re-armed
+per run), memory (RLIMIT_AS), processes (a pids cgroup where one is writable), file size, open
+files, output size (truncated here). An audit hook in the child stays as a second layer that
+turns obvious attempts into friendly errors; it is not the boundary (docs/sandbox.md).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import importlib.util
 import json
 import logging
@@ -45,6 +42,7 @@ from pathlib import Path
 from typing import Any, Callable, Mapping, Sequence
 
 from agent.sandbox_child import HEADER, encode_frame
+from tools import isolation
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +71,7 @@ class SandboxLimits:
     max_message_mb: float = 64.0  # any one message from the child
     max_code_chars: int = 200_000
     start_seconds: float = 60.0
+    processes: int = 16  # processes and threads at once (a pids cgroup where the machine has one)
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -118,23 +117,6 @@ def default_deny_read() -> list[Path]:
     return out
 
 
-@functools.cache
-def network_namespace_prefix() -> tuple[str, ...]:
-    """`unshare` arguments that put the child in a network namespace with no interfaces but
-    loopback, or () where unprivileged user namespaces do not work (containers often forbid them)."""
-    unshare, true = shutil.which("unshare"), shutil.which("true")
-    if not sys.platform.startswith("linux") or unshare is None or true is None:
-        return ()
-    for mapping in ("--map-current-user", "--map-root-user"):
-        prefix = (unshare, "--user", mapping, "--net")
-        try:
-            if subprocess.run([*prefix, true], capture_output=True, timeout=10).returncode == 0:
-                return prefix
-        except (OSError, subprocess.TimeoutExpired):
-            pass
-    return ()
-
-
 class _ChildGone(Exception):
     """The child closed its pipe: it exited or was killed."""
 
@@ -165,7 +147,7 @@ class Sandbox:
         deny_read: Sequence[os.PathLike | str] = (),
         *,
         input_errors: tuple[type[Exception], ...] = (TypeError, ValueError),
-        isolate_network: bool = True,
+        confine: bool = True,
         python: str = sys.executable,
     ) -> None:
         for name, target in proxies.items():
@@ -180,21 +162,23 @@ class Sandbox:
         self._proxies = dict(proxies)
         self._input_errors = input_errors
         self._python = python
-        self._prefix = network_namespace_prefix() if isolate_network else ()
+        self.confine = confine
+        if confine and not isolation.probe().available:  # refuse now, in one line, before any run
+            raise SandboxError(f"run_python needs an OS sandbox: {isolation.probe().problem}")
         self._base = Path(tempfile.mkdtemp(prefix="aia-sandbox-"))
-        self._live: list[subprocess.Popen] = []  # the running child, for the finalizer
+        self._live: list[isolation.Confined] = []  # the running child, for the finalizer
         self._cleanup = weakref.finalize(self, _release, self._base, self._live)
         self.workdir = self._base / "work"
         self.workdir.mkdir()
         self._output = open(self._base / "output", "w+b")  # the child's fds 1 and 2
-        self._proc: subprocess.Popen | None = None
+        self._proc: isolation.Confined | None = None
         self._to_child = self._from_child = -1
         self._cell = 0
 
     @property
-    def network_isolated(self) -> bool:
-        """Whether the child runs in its own network namespace (besides the audit hook)."""
-        return bool(self._prefix)
+    def confinement(self) -> str:
+        """How the child is confined, for run records: the bubblewrap probe, or the opt-out."""
+        return isolation.probe().describe() if self.confine else "none (explicitly unconfined)"
 
     def __enter__(self) -> "Sandbox":
         self.start()
@@ -365,34 +349,30 @@ class Sandbox:
         os.lseek(self._output.fileno(), 0, os.SEEK_SET)
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
-        env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(self.workdir),
-            "TMPDIR": str(self.workdir),
-            "LANG": "C.UTF-8",
-            "LC_ALL": "C.UTF-8",
-            "MPLBACKEND": "Agg",
-            "MPLCONFIGDIR": str(self.workdir / ".matplotlib"),
-            "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "MKL_NUM_THREADS": "1",
-        }
-        command = [*self._prefix, self._python, "-I", "-B", "-u", "-X", "utf8", str(CHILD_SCRIPT), str(from_child_w)]
+        limits = isolation.Limits(
+            memory_bytes=int(self.limits.memory_mb * 2**20), file_bytes=int(self.limits.file_mb * 2**20),
+            open_files=int(self.limits.open_files), processes=self.limits.processes)
+        flags = ["-I", "-B", "-u", "-X", "utf8"]
         try:
-            self._proc = subprocess.Popen(
-                command,
-                stdin=to_child_r,
-                stdout=self._output,
-                stderr=self._output,
-                pass_fds=(from_child_w,),
-                cwd=self.workdir,
-                env=env,
-                start_new_session=True,  # its own process group: a timeout kills all of it
-            )
-        except OSError as exc:
+            if self.confine:
+                script, work = f"{isolation.INSIDE_ROOT}/sandbox_child.py", f"{isolation.INSIDE_ROOT}/work"
+                jail = isolation.Jail(read_only=[(CHILD_SCRIPT, script)], writable=[(self.workdir, work)],
+                                      env={"HOME": work, "MPLCONFIGDIR": f"{work}/.matplotlib"}, cwd=work)
+                self._inside_workdir = work
+                self._proc = isolation.spawn([self._python, *flags, script, str(from_child_w)], jail, limits,
+                                             stdin=to_child_r, stdout=self._output, stderr=self._output,
+                                             pass_fds=(from_child_w,))
+            else:  # the explicit opt-out: the same limits and protocol, no namespaces
+                self._inside_workdir = str(self.workdir)
+                env = {**isolation.BASE_ENV, "HOME": str(self.workdir), "TMPDIR": str(self.workdir),
+                       "MPLCONFIGDIR": str(self.workdir / ".matplotlib")}
+                self._proc = isolation.spawn_unconfined(
+                    [self._python, *flags, str(CHILD_SCRIPT), str(from_child_w)], limits, cwd=self.workdir,
+                    env=env, stdin=to_child_r, stdout=self._output, stderr=self._output, pass_fds=(from_child_w,))
+        except (OSError, isolation.IsolationUnavailable) as exc:
             os.close(to_child_w)
             os.close(from_child_r)
-            raise SandboxError(f"could not start the sandbox process {command[:3]}: {exc}") from exc
+            raise SandboxError(f"could not start the sandbox process: {exc}") from exc
         finally:
             os.close(to_child_r)
             os.close(from_child_w)
@@ -400,17 +380,12 @@ class Sandbox:
         self._to_child, self._from_child = to_child_w, from_child_r
         os.set_blocking(self._to_child, False)
         config = {
-            "workdir": str(self.workdir),
+            "workdir": self._inside_workdir,
             "deny_read": self.deny_read,
             "proxies": sorted(self._proxies),
             "max_batch": self.limits.max_batch,
             "max_images": self.limits.max_images,
             "max_image_side": self.limits.max_image_side,
-            "limits": {
-                "memory_bytes": int(self.limits.memory_mb * 2**20),
-                "file_bytes": int(self.limits.file_mb * 2**20),
-                "open_files": int(self.limits.open_files),
-            },
         }
         deadline = time.monotonic() + self.limits.start_seconds
         try:
@@ -430,24 +405,25 @@ class Sandbox:
 
     def _set_cpu_limit(self) -> None:
         """RLIMIT_CPU counts a process's whole life; set the soft limit to what it has used plus one run's worth."""
-        if not hasattr(resource, "prlimit") or self._proc is None:
+        pid = self._proc.payload_pid() if self._proc is not None else None
+        if not hasattr(resource, "prlimit") or pid is None:
             return
         try:
-            with open(f"/proc/{self._proc.pid}/stat", "rb") as stat:
+            with open(f"/proc/{pid}/stat", "rb") as stat:
                 fields = stat.read().rsplit(b")", 1)[1].split()
             used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-            _, hard = resource.prlimit(self._proc.pid, resource.RLIMIT_CPU)
+            _, hard = resource.prlimit(pid, resource.RLIMIT_CPU)
             soft = math.ceil(used + self.limits.cpu_seconds)
             if hard != resource.RLIM_INFINITY:
                 soft = min(soft, hard)
-            resource.prlimit(self._proc.pid, resource.RLIMIT_CPU, (soft, hard))
+            resource.prlimit(pid, resource.RLIMIT_CPU, (soft, hard))
         except (OSError, ValueError, IndexError):
             log.warning("could not set the sandbox's CPU limit; the wall-clock limit still applies", exc_info=True)
 
     def _kill(self) -> None:
         """Kill the child's process group, reap it and close the pipes (`_proc` becomes None)."""
         if self._proc is not None:
-            _kill_group(self._proc)
+            self._proc.kill()
             self._live.remove(self._proc)
             self._proc = None
         for fd in (self._to_child, self._from_child):
@@ -497,20 +473,8 @@ class Sandbox:
         return b"".join(chunks)
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    if proc.returncode is None:  # once reaped, its pid (= process group id) may be reused
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        log.warning("sandbox process %d did not die after SIGKILL", proc.pid)
-
-
-def _release(base: Path, live: list[subprocess.Popen]) -> None:
+def _release(base: Path, live: list[isolation.Confined]) -> None:
     """Finalizer: kill a child left running and delete the sandbox's directory."""
     for proc in live:
-        _kill_group(proc)
+        proc.kill()
     shutil.rmtree(base, ignore_errors=True)

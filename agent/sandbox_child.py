@@ -13,13 +13,13 @@ must not execute anything the child sends. The parent sends one `config` message
 `run` messages; during a run the child may send `call` messages (a proxy call) and waits for
 the answer; each run ends with one `done` message.
 
-What the child does to itself before any model code runs: resource limits (memory, no new
-processes or threads, file size, open files, no core files), a scrubbed environment (set by
-the parent), preloads of numpy and pillow, and an audit hook (PEP 578) that refuses network
-use, new processes, signals to other processes, writes outside the working directory, reads
-under deny-listed roots and under other processes' /proc entries, ctypes and limit changes.
-An audit hook runs inside the interpreter it guards, so it stops accidents and casual
-peeking, not a determined adversary (see docs/sandbox.md).
+What confines the child is the operating system, set up by the parent (`tools.isolation`): its
+own namespaces under bubblewrap, a filesystem of system libraries, the interpreter and its
+working directory only, resource limits and a process cap, a scrubbed environment. What the
+child does to itself before any model code runs is a second layer that gives friendlier errors:
+preloads of numpy and pillow, and an audit hook (PEP 578) that refuses network use, new
+processes, signals, writes outside the working directory, reads under deny-listed roots, ctypes
+and limit changes. Code can switch an audit hook off; the namespaces stay.
 """
 
 from __future__ import annotations
@@ -473,23 +473,6 @@ def _describe(exc: BaseException) -> str:
     return head + "\nTraceback (most recent call last):\n" + "".join(traceback.format_list(frames)) + head
 
 
-def _apply_limits(limits: dict[str, int]) -> None:
-    import resource
-
-    def set_limit(kind: int, value: int) -> None:
-        _, hard = resource.getrlimit(kind)
-        if hard != resource.RLIM_INFINITY:
-            value = min(value, hard)
-        resource.setrlimit(kind, (value, value))
-
-    set_limit(resource.RLIMIT_AS, limits["memory_bytes"])
-    set_limit(resource.RLIMIT_FSIZE, limits["file_bytes"])
-    set_limit(resource.RLIMIT_NOFILE, limits["open_files"])
-    set_limit(resource.RLIMIT_CORE, 0)
-    if hasattr(resource, "RLIMIT_NPROC"):
-        set_limit(resource.RLIMIT_NPROC, 0)  # no fork and no threads (not enforced for root)
-
-
 def _disarm_unaudited_starts() -> None:
     """Replace what starts processes or threads without an audit event.
 
@@ -522,12 +505,11 @@ def main(argv: list[str]) -> None:
     os.chdir(config["workdir"])
     if hasattr(signal, "SIGXFSZ"):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a too-big file becomes an OSError, not a kill
-    for module in PRELOAD:  # before the limits: a BLAS that cannot start its thread may abort
+    for module in PRELOAD:
         try:
             __import__(module)
         except ImportError:
             pass
-    _apply_limits(config["limits"])
     _disarm_unaudited_starts()
     runtime = Runtime(channel, config)
     sys.addaudithook(make_guard(config["workdir"], config["deny_read"]))

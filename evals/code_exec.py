@@ -1,20 +1,24 @@
-"""Run an investigator's answer code on inputs, in a throw-away subprocess with limits.
+"""Run an investigator's answer code on inputs, in a throw-away confined process with limits.
 
-Answer code is untrusted (an LLM wrote it), so scoring never `exec`s it in the scorer's process:
-a child process gets the code and the inputs as JSON on stdin and returns the outputs as JSON.
-One call evaluates a whole batch, so the process start is paid once per scored answer.
+Answer code is untrusted (an LLM wrote it), so scoring never `exec`s it in the scorer's process,
+and never where it could read the suite: a child under the OS sandbox (`tools.isolation`: its own
+namespaces, no network, no suite, cache or home, no environment) gets the code and the inputs as
+JSON on stdin and returns the outputs as JSON. One call evaluates a whole batch, so the process
+start is paid once per scored answer. Without the sandbox, answer code would be scored by code
+that can open `ground_truth.json` and return the reference's values.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import resource
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from typing import Any, Sequence
+
+from tools import isolation
 
 _CHILD = r'''
 import json, math, sys
@@ -63,12 +67,6 @@ class CodeRun:
         return self.error or next((e for e in self.errors if e), None)
 
 
-def _limits(memory_bytes: int, cpu_seconds: int) -> None:
-    resource.setrlimit(resource.RLIMIT_AS, (memory_bytes, memory_bytes))
-    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds))
-    resource.setrlimit(resource.RLIMIT_NPROC, (64, 64))
-
-
 def _decode(v: Any) -> Any:
     if isinstance(v, dict) and "__float__" in v:
         return float(v["__float__"])
@@ -76,23 +74,35 @@ def _decode(v: Any) -> Any:
 
 
 def run_code(code: str, inputs: Sequence[Any], timeout_s: float = 30.0,
-             memory_bytes: int = 2 * 2**30) -> CodeRun:
-    """Evaluate `function(x)` from `code` on each input. Never raises for bad code."""
+             memory_bytes: int = 2 * 2**30, *, confine: bool = True) -> CodeRun:
+    """Evaluate `function(x)` from `code` on each input. Never raises for bad code.
+
+    `confine=False` runs it without the OS sandbox (same limits): only for answers from trusted
+    backends or on a user's explicit opt-out, decided by the caller.
+    """
     n = len(inputs)
     payload = json.dumps({"code": code, "inputs": list(inputs)})
-    env = {k: v for k, v in os.environ.items() if k in ("PATH", "LANG", "LC_ALL", "PYTHONHASHSEED")}
+    limits = isolation.Limits(memory_bytes=memory_bytes, cpu_seconds=int(math.ceil(timeout_s)) + 1,  # wall fires first
+                              processes=16)
+    argv = [sys.executable, "-I", "-c", _CHILD]
+    pipes = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE, "text": True}
     try:
-        proc = subprocess.run(
-            [sys.executable, "-I", "-c", _CHILD], input=payload, capture_output=True, text=True,
-            timeout=timeout_s, env=env, cwd="/tmp",
-            preexec_fn=lambda: _limits(memory_bytes, int(math.ceil(timeout_s)) + 1),  # wall clock fires first
-        )
+        if confine:
+            proc = isolation.spawn(argv, isolation.Jail(), limits, **pipes)
+        else:
+            proc = isolation.spawn_unconfined(argv, limits, cwd=tempfile.gettempdir(), env=isolation.BASE_ENV, **pipes)
+    except isolation.IsolationUnavailable as e:
+        return CodeRun([None] * n, [None] * n, f"answer code needs an OS sandbox: {e}")
+    try:
+        stdout, stderr = proc.popen.communicate(payload, timeout=timeout_s)
     except subprocess.TimeoutExpired:
         return CodeRun([None] * n, [None] * n, f"TimeoutError: the code ran past {timeout_s:g} s")
+    finally:
+        proc.kill()
     try:
-        reply = json.loads(proc.stdout.strip().splitlines()[-1])
+        reply = json.loads(stdout.strip().splitlines()[-1])
     except (IndexError, json.JSONDecodeError):
-        tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
+        tail = (stderr or stdout).strip().splitlines()[-1:] or [f"exit status {proc.returncode}"]
         return CodeRun([None] * n, [None] * n, f"the code crashed the evaluator: {tail[0][:300]}")
     if "error" in reply:
         return CodeRun([None] * n, [None] * n, reply["error"])

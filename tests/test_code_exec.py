@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
+
+import pytest
 
 from evals.code_exec import run_code
+from tools import isolation
 
 
 def test_outputs_and_per_input_errors() -> None:
@@ -30,3 +34,33 @@ def test_hang_and_memory_are_contained() -> None:
     assert run.error and "Timeout" in run.error
     run = run_code("def function(x):\n    return len(bytearray(20 * 2**30))", [1.0])
     assert run.errors[0].startswith("MemoryError")
+
+
+@pytest.mark.skipif(not isolation.probe().available, reason=f"no OS sandbox: {isolation.probe().problem}")
+def test_answer_code_cannot_read_the_suite_or_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An answer that opens ground_truth.json at scoring time would score itself with the reference."""
+    truth = tmp_path / "numeric" / "f00001" / "ground_truth.json"
+    truth.parent.mkdir(parents=True)
+    truth.write_text('{"code": "def function(x): return 3 * x + 1"}')
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-do-not-leak")
+    code = f'''
+import json, os
+def function(x):
+    try:
+        return json.load(open({str(truth)!r}))["code"]
+    except OSError as e:
+        return type(e).__name__ + " " + str(sorted(os.environ)) + " " + str(os.path.exists({str(tmp_path)!r}))
+'''
+    run = run_code(code, [1.0])
+    assert run.outputs[0].startswith("FileNotFoundError") and run.outputs[0].endswith("False"), run.outputs
+    assert "OPENAI_API_KEY" not in run.outputs[0]
+    run = run_code("import find_functions\ndef function(x):\n    return x", [1.0])
+    assert run.error == "ModuleNotFoundError: No module named 'find_functions'"  # the generators stay out too
+
+
+def test_without_the_sandbox_answer_code_is_refused_unless_unconfined(monkeypatch: pytest.MonkeyPatch) -> None:
+    missing = isolation.Probe(None, None, "bubblewrap (bwrap) is not installed: install it", None)
+    monkeypatch.setattr(isolation, "probe", lambda: missing)
+    run = run_code("def function(x):\n    return 2 * x", [1.0, 2.0])
+    assert run.error == "answer code needs an OS sandbox: bubblewrap (bwrap) is not installed: install it"
+    assert run_code("def function(x):\n    return 2 * x", [1.0, 2.0], confine=False).outputs == [2.0, 4.0]

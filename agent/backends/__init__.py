@@ -30,14 +30,15 @@ __all__ = [
 
 SPEC_FORMS = "openai:MODEL, anthropic:MODEL, openai-compatible:MODEL@URL, local:PATH|smollm2, builtin, replay:FILE"
 _BUDGET_OPTIONS = ("max_rounds", "max_tokens", "max_usd")
-_LOOP_OPTIONS = ("tools", "sandbox_factory", "use_sandbox", "observation_chars", "max_batch")
+_LOOP_OPTIONS = ("tools", "sandbox_factory", "use_sandbox", "confine", "observation_chars", "max_batch")
 
 
 def make_backend(spec: str, **options: Any) -> "AgentBackend":
     """Build the backend named by `spec`.
 
     Loop options: max_rounds, max_tokens, max_usd (budgets), tools, sandbox_factory,
-    use_sandbox (False: no run_python), observation_chars, max_batch. Everything else goes to
+    use_sandbox (False: no run_python), confine (False: run_python without the OS sandbox, an
+    explicit opt-out), observation_chars, max_batch. Everything else goes to
     the policy (for remote models e.g. api_key, base_url, client, prices=PATH, timeout,
     max_output_tokens, temperature, max_attempts, max_wait, native_tools, accepts_images;
     for local models max_new_tokens, temperature, context_tokens, seed).
