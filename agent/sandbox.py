@@ -32,6 +32,7 @@ import resource
 import select
 import shutil
 import signal
+import struct
 import subprocess
 import sys
 import tempfile
@@ -72,6 +73,9 @@ class SandboxLimits:
     max_code_chars: int = 200_000
     start_seconds: float = 60.0
     processes: int = 16  # processes and threads at once (a pids cgroup where the machine has one)
+    total_memory_mb: int = 4096  # the whole sandbox, tmpfs included (a memory cgroup where the machine has one)
+    disk_mb: int = 256  # each writable tmpfs: the working directory, /tmp, /dev/shm
+    max_image_mb: float = 4.0  # any one image, checked by the parent
 
     def __post_init__(self) -> None:
         for name, value in vars(self).items():
@@ -165,12 +169,12 @@ class Sandbox:
         self.confine = confine
         if confine and not isolation.probe().available:  # refuse now, in one line, before any run
             raise SandboxError(f"run_python needs an OS sandbox: {isolation.probe().problem}")
-        self._base = Path(tempfile.mkdtemp(prefix="aia-sandbox-"))
+        #: On the host: the child's output file and, unconfined only, its working directory (confined,
+        #: the working directory is a size-capped tmpfs inside the sandbox, gone with the child).
+        self.base = Path(tempfile.mkdtemp(prefix="aia-sandbox-"))
         self._live: list[isolation.Confined] = []  # the running child, for the finalizer
-        self._cleanup = weakref.finalize(self, _release, self._base, self._live)
-        self.workdir = self._base / "work"
-        self.workdir.mkdir()
-        self._output = open(self._base / "output", "w+b")  # the child's fds 1 and 2
+        self._cleanup = weakref.finalize(self, _release, self.base, self._live)
+        self._output = open(self.base / "output", "w+b")  # the child's fds 1 and 2
         self._proc: isolation.Confined | None = None
         self._to_child = self._from_child = -1
         self._cell = 0
@@ -236,6 +240,10 @@ class Sandbox:
                     self._send_frame(reply, deadline)
                 elif message.get("op") == "done":
                     error, images = self._finish(message)
+                    strays = self._proc.kill_strays() if self._proc is not None else 0
+                    if strays:  # a run's processes do not outlive it (nor its wall clock)
+                        note = f"[the sandbox killed {strays} process(es) this run left running]\n"
+                        os.write(self._output.fileno(), note.encode())
                     break
                 else:
                     raise _BadMessage(f"unexpected message {str(message.get('op'))[:40]!r}")
@@ -301,8 +309,11 @@ class Sandbox:
                 png = base64.b64decode(item, validate=True)
             except (TypeError, ValueError, binascii.Error) as exc:
                 raise _BadMessage("an image that is not base64") from exc
-            if not png.startswith(_PNG_MAGIC):
+            if not png.startswith(_PNG_MAGIC) or png[12:16] != b"IHDR":
                 raise _BadMessage("an image that is not a PNG")
+            width, height = struct.unpack(">II", png[16:24])  # the child shrinks images; a forged one is refused
+            if len(png) > self.limits.max_image_mb * 2**20 or max(width, height) > self.limits.max_image_side:
+                raise _BadMessage(f"an image of {len(png):,} bytes and {width}x{height} pixels")
             images.append(png)
         return error, images
 
@@ -351,23 +362,26 @@ class Sandbox:
         from_child_r, from_child_w = os.pipe()
         limits = isolation.Limits(
             memory_bytes=int(self.limits.memory_mb * 2**20), file_bytes=int(self.limits.file_mb * 2**20),
-            open_files=int(self.limits.open_files), processes=self.limits.processes)
+            open_files=int(self.limits.open_files), processes=self.limits.processes,
+            total_memory_bytes=int(self.limits.total_memory_mb * 2**20), tmpfs_bytes=int(self.limits.disk_mb * 2**20))
         flags = ["-I", "-B", "-u", "-X", "utf8"]
         try:
             if self.confine:
                 script, work = f"{isolation.INSIDE_ROOT}/sandbox_child.py", f"{isolation.INSIDE_ROOT}/work"
-                jail = isolation.Jail(read_only=[(CHILD_SCRIPT, script)], writable=[(self.workdir, work)],
+                jail = isolation.Jail(read_only=[(CHILD_SCRIPT, script)], scratch=[work],
                                       env={"HOME": work, "MPLCONFIGDIR": f"{work}/.matplotlib"}, cwd=work)
                 self._inside_workdir = work
                 self._proc = isolation.spawn([self._python, *flags, script, str(from_child_w)], jail, limits,
                                              stdin=to_child_r, stdout=self._output, stderr=self._output,
                                              pass_fds=(from_child_w,))
             else:  # the explicit opt-out: the same limits and protocol, no namespaces
-                self._inside_workdir = str(self.workdir)
-                env = {**isolation.BASE_ENV, "HOME": str(self.workdir), "TMPDIR": str(self.workdir),
-                       "MPLCONFIGDIR": str(self.workdir / ".matplotlib")}
+                workdir = self.base / "work"
+                workdir.mkdir(exist_ok=True)
+                self._inside_workdir = str(workdir)
+                env = {**isolation.BASE_ENV, "HOME": str(workdir), "TMPDIR": str(workdir),
+                       "MPLCONFIGDIR": str(workdir / ".matplotlib")}
                 self._proc = isolation.spawn_unconfined(
-                    [self._python, *flags, str(CHILD_SCRIPT), str(from_child_w)], limits, cwd=self.workdir,
+                    [self._python, *flags, str(CHILD_SCRIPT), str(from_child_w)], limits, cwd=workdir,
                     env=env, stdin=to_child_r, stdout=self._output, stderr=self._output, pass_fds=(from_child_w,))
         except (OSError, isolation.IsolationUnavailable) as exc:
             os.close(to_child_w)
@@ -414,7 +428,9 @@ class Sandbox:
             used = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
             _, hard = resource.prlimit(pid, resource.RLIMIT_CPU)
             soft = math.ceil(used + self.limits.cpu_seconds)
-            if hard != resource.RLIM_INFINITY:
+            if os.geteuid() == 0:  # the parent can raise a hard limit again next run: pin it, so code cannot lift it
+                hard = soft + 1
+            elif hard != resource.RLIM_INFINITY:
                 soft = min(soft, hard)
             resource.prlimit(pid, resource.RLIMIT_CPU, (soft, hard))
         except (OSError, ValueError, IndexError):

@@ -15,10 +15,15 @@ bubblewrap (`bwrap`):
   `/proc` shows only the sandbox's own processes;
 - no environment beyond what the caller passes (`--clearenv`): never an API key;
 - `--die-with-parent` and `--new-session`: it dies with its parent and cannot reach the
-  controlling terminal; all capabilities dropped and no nested user namespaces;
+  controlling terminal; all capabilities dropped, no nested user namespaces, `/proc/sys` and
+  `/dev` read-only (its root is the host's root where aia runs as root: a writable `/proc/sys`
+  would let it set the host's `core_pattern`);
+- every writable place a tmpfs of bounded size (`/tmp`, `/dev/shm`, the caller's scratch
+  directories), so it cannot fill the host's disk;
 - resource limits set before `bwrap` starts (address space, file size, open files, CPU time,
-  no core files) and, where a `pids` cgroup is writable, a cap on its number of processes
-  (RLIMIT_NPROC is not enforced for root, and a user namespace does not change that).
+  no core files) and, where the machine lets this process make cgroups, a cgroup per sandbox
+  capping its processes and its memory as a whole (RLIMIT_NPROC is not enforced for root, and
+  a user namespace does not change that).
 
 `probe()` says whether bubblewrap works on this machine; `spawn` raises `IsolationUnavailable`
 (with the install hint) when it does not. Callers that may run unconfined on an explicit opt-out
@@ -88,6 +93,10 @@ class Limits:
     """CPU time over the process's life (RLIMIT_CPU); long-lived sandboxes re-arm it per run."""
     processes: int = 64
     """Processes and threads it may have at once (a pids cgroup where one is writable, else RLIMIT_NPROC)."""
+    total_memory_bytes: int | None = 4 << 30
+    """Memory of the whole sandbox, its tmpfs pages included (a memory cgroup where one is writable)."""
+    tmpfs_bytes: int = 256 << 20
+    """Size of each writable tmpfs (`/tmp`, `/dev/shm`, the jail's scratch directories)."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,8 @@ class Jail:
     """Its working directory (inside)."""
     hide: Sequence[str] = ()
     """Inside paths (directories) covered by an empty tmpfs, e.g. to mask part of a bound tree."""
+    scratch: Sequence[str] = ()
+    """Inside directories that get a fresh writable tmpfs of `Limits.tmpfs_bytes` (gone with the process)."""
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,8 @@ class Probe:
     bwrap: str | None
     version: str | None
     problem: str | None
-    pids_cgroup: str | None
+    cgroups: tuple[str, ...] = ()
+    """Parent cgroup directories under which a sandbox's own group is made (pids and memory)."""
 
     @property
     def available(self) -> bool:
@@ -123,8 +135,8 @@ class Probe:
         """One line for run records and `aia` output."""
         if self.problem:
             return f"unavailable: {self.problem}"
-        cap = "a pids cgroup" if self.pids_cgroup else "RLIMIT_NPROC (not enforced for root)"
-        return f"bubblewrap {self.version}; process cap by {cap}"
+        cap = "a cgroup" if self.cgroups else "RLIMIT_NPROC (not enforced for root) and RLIMIT_AS per process"
+        return f"bubblewrap {self.version}; processes and memory capped by {cap}"
 
 
 @functools.cache
@@ -132,21 +144,21 @@ def probe() -> Probe:
     """Find bwrap and check, once per process, that it can build a sandbox on this machine."""
     bwrap = shutil.which("bwrap")
     if bwrap is None:
-        return Probe(None, None, f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}", None)
+        return Probe(None, None, f"bubblewrap (bwrap) is not installed: {INSTALL_HINT}")
     try:
         version = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10).stdout.split()[-1]
     except (OSError, subprocess.TimeoutExpired, IndexError):
         version = "unknown"
     try:
         check = subprocess.run(
-            _command(bwrap, [sys.executable, "-I", "-S", "-c", "print('ok')"], Jail()),
+            _command(bwrap, [sys.executable, "-I", "-S", "-c", "print('ok')"], Jail(), Limits()),
             capture_output=True, text=True, timeout=30, env={})
     except (OSError, subprocess.TimeoutExpired) as exc:
-        return Probe(bwrap, version, f"bubblewrap could not start a sandbox ({exc}): {INSTALL_HINT}", None)
+        return Probe(bwrap, version, f"bubblewrap could not start a sandbox ({exc}): {INSTALL_HINT}")
     if check.returncode != 0 or check.stdout.strip() != "ok":
         why = (check.stderr.strip().splitlines() or [f"exit status {check.returncode}"])[-1]
-        return Probe(bwrap, version, f"bubblewrap cannot create a sandbox here ({why}): {INSTALL_HINT}", None)
-    return Probe(bwrap, version, None, _pids_cgroup_root())
+        return Probe(bwrap, version, f"bubblewrap cannot create a sandbox here ({why}): {INSTALL_HINT}")
+    return Probe(bwrap, version, None, _Cgroup.usable_parents())
 
 
 def require() -> Probe:
@@ -171,16 +183,20 @@ def interpreter_binds() -> list[str]:
 
 
 def project_package_dirs() -> list[str]:
-    """Where this project's packages live, to be masked if an interpreter bind would show them."""
-    out = []
+    """Where this project's packages live, to be masked if an interpreter bind would show them:
+    where Python imports them from, and any copy of them in a bound site-packages directory."""
+    out = set()
     for name in PROJECT_PACKAGES:
         try:
             spec = importlib.util.find_spec(name)
         except (ImportError, ValueError):
-            continue
+            spec = None
         if spec is not None and spec.submodule_search_locations:
-            out += [os.path.realpath(p) for p in spec.submodule_search_locations]
-    return out
+            out.update(os.path.realpath(p) for p in spec.submodule_search_locations)
+        for root in site.getsitepackages():
+            if os.path.isdir(os.path.join(root, name)):
+                out.add(os.path.realpath(os.path.join(root, name)))
+    return sorted(out)
 
 
 def _system_binds() -> list[str]:
@@ -197,9 +213,9 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _command(bwrap: str, argv: Sequence[str], jail: Jail, info_fd: int | None = None) -> list[str]:
-    cmd = [bwrap, "--unshare-all", "--die-with-parent", "--new-session", "--clearenv",
-           "--cap-drop", "ALL", "--hostname", "sandbox"]
+def _command(bwrap: str, argv: Sequence[str], jail: Jail, limits: Limits, info_fd: int | None = None) -> list[str]:
+    cmd = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--die-with-parent", "--new-session",
+           "--clearenv", "--cap-drop", "ALL", "--hostname", "sandbox"]
     if info_fd is not None:
         cmd += ["--info-fd", str(info_fd)]
     cmd += _system_binds()
@@ -209,11 +225,16 @@ def _command(bwrap: str, argv: Sequence[str], jail: Jail, info_fd: int | None = 
     for pkg in project_package_dirs():
         if any(pkg.startswith(r.rstrip("/") + "/") for r in binds):
             cmd += ["--tmpfs", pkg, "--remount-ro", pkg]
-    cmd += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp"]
+    size = str(int(limits.tmpfs_bytes))
+    cmd += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",  # the kernel's knobs: never writable
+            "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+            "--size", size, "--tmpfs", "/tmp"]
     for src, dst in jail.read_only:
         cmd += ["--ro-bind", os.fspath(src), dst]
     for src, dst in jail.writable:
         cmd += ["--bind", os.fspath(src), dst]
+    for inside in jail.scratch:
+        cmd += ["--size", size, "--tmpfs", inside]
     for inside in jail.hide:
         cmd += ["--tmpfs", inside, "--remount-ro", inside]
     for key, value in {**BASE_ENV, **jail.env}.items():
@@ -222,11 +243,11 @@ def _command(bwrap: str, argv: Sequence[str], jail: Jail, info_fd: int | None = 
     return cmd
 
 
-def command(argv: Sequence[str], jail: Jail) -> list[str]:
+def command(argv: Sequence[str], jail: Jail, limits: Limits = Limits()) -> list[str]:
     """The full bwrap command line that runs `argv` inside `jail` (raises IsolationUnavailable)."""
     found = require()
     assert found.bwrap is not None
-    return _command(found.bwrap, argv, jail)
+    return _command(found.bwrap, argv, jail, limits)
 
 
 # ---------------------------------------------------------------------------------- the process
@@ -238,7 +259,7 @@ class Confined:
     status 128+N, which is translated back to -N so callers can tell crashes from exits.
     """
 
-    def __init__(self, popen: subprocess.Popen, cgroup: str | None, init_pid: int | None, *,
+    def __init__(self, popen: subprocess.Popen, cgroup: _Cgroup | None, init_pid: int | None, *,
                  confined: bool = True) -> None:
         self.popen = popen
         self.confined = confined
@@ -277,11 +298,27 @@ class Confined:
     def poll(self) -> int | None:
         return self._translate(self.popen.poll())
 
+    def kill_strays(self) -> int:
+        """Kill every process of the sandbox but the command itself (and bwrap's): what code it ran
+        left behind (a forked busy loop, a daemon). Needs the cgroup; returns how many were killed."""
+        if self._cgroup is None:
+            return 0
+        keep = {self.popen.pid, self._init_pid, self.payload_pid()}
+        killed = 0
+        for pid in self._cgroup.members():
+            if pid not in keep:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                    killed += 1
+                except (ProcessLookupError, PermissionError):
+                    pass
+        return killed
+
     def kill(self) -> None:
         """Kill bwrap's process group (the whole sandbox goes with its PID namespace), reap, drop the cgroup."""
         kill_group(self.popen)
         if self._cgroup is not None:
-            _remove_cgroup(self._cgroup)
+            self._cgroup.remove()
             self._cgroup = None
 
 
@@ -289,14 +326,14 @@ def spawn_unconfined(argv: Sequence[str], limits: Limits = Limits(), *, cwd: str
                      stdin: Any = None, stdout: Any = None, stderr: Any = None, pass_fds: Sequence[int] = (),
                      text: bool = False) -> Confined:
     """Start `argv` with the same limits and session but no namespaces: only on a user's explicit opt-out."""
-    cgroup = _make_cgroup(probe().pids_cgroup, limits.processes)
+    cgroup = _Cgroup.make(probe().cgroups, limits)
     try:
         popen = subprocess.Popen(list(argv), stdin=stdin, stdout=stdout, stderr=stderr, pass_fds=tuple(pass_fds),
                                  cwd=cwd, env=dict(env), text=text, start_new_session=True,
-                                 preexec_fn=_preexec(limits, cgroup, use_nproc=cgroup is None))
+                                 preexec_fn=_preexec(limits, cgroup))
     except BaseException:
         if cgroup is not None:
-            _remove_cgroup(cgroup)
+            cgroup.remove()
         raise
     return Confined(popen, cgroup, None, confined=False)
 
@@ -307,17 +344,17 @@ def spawn(argv: Sequence[str], jail: Jail, limits: Limits = Limits(), *, stdin: 
     """Start `argv` inside `jail` under `limits`, in its own session (raises IsolationUnavailable)."""
     found = require()
     assert found.bwrap is not None
-    cgroup = _make_cgroup(found.pids_cgroup, limits.processes)
+    cgroup = _Cgroup.make(found.cgroups, limits)
     info_r, info_w = os.pipe()
     try:
         popen = subprocess.Popen(
-            _command(found.bwrap, argv, jail, info_fd=info_w), stdin=stdin, stdout=stdout, stderr=stderr,
+            _command(found.bwrap, argv, jail, limits, info_fd=info_w), stdin=stdin, stdout=stdout, stderr=stderr,
             pass_fds=(*pass_fds, info_w), env={}, text=text, start_new_session=True,
-            preexec_fn=_preexec(limits, cgroup, use_nproc=cgroup is None))
+            preexec_fn=_preexec(limits, cgroup))
     except BaseException:
         os.close(info_r)
         if cgroup is not None:
-            _remove_cgroup(cgroup)
+            cgroup.remove()
         raise
     finally:
         os.close(info_w)
@@ -334,7 +371,7 @@ def _read_child_pid(fd: int) -> int | None:
         return None
 
 
-def _preexec(limits: Limits, cgroup: str | None, use_nproc: bool) -> Any:
+def _preexec(limits: Limits, cgroup: _Cgroup | None) -> Any:
     """What the forked child does before exec'ing bwrap: join the cgroup, set the rlimits.
 
     Only async-signal-safe calls (os.open/os.write/setrlimit): the parent may have threads.
@@ -344,13 +381,13 @@ def _preexec(limits: Limits, cgroup: str | None, use_nproc: bool) -> Any:
                         (resource.RLIMIT_NOFILE, limits.open_files), (resource.RLIMIT_CPU, limits.cpu_seconds)):
         if value is not None:
             settings.append((kind, int(value)))
-    if use_nproc and hasattr(resource, "RLIMIT_NPROC"):
+    if cgroup is None and hasattr(resource, "RLIMIT_NPROC"):
         settings.append((resource.RLIMIT_NPROC, int(limits.processes)))
-    procs = os.path.join(cgroup, "cgroup.procs").encode() if cgroup else None
+    procs = [os.path.join(d, "cgroup.procs").encode() for d in cgroup.dirs] if cgroup else []
 
     def run() -> None:
-        if procs is not None:
-            fd = os.open(procs, os.O_WRONLY)
+        for path in procs:
+            fd = os.open(path, os.O_WRONLY)
             os.write(fd, b"0")  # "0": the writing process itself
             os.close(fd)
         for kind, value in settings:
@@ -379,50 +416,83 @@ def kill_group(proc: subprocess.Popen, wait: float = 10.0) -> None:
         pass
 
 
-# ---------------------------------------------------------------------------------- pids cgroup
+# ---------------------------------------------------------------------------------- cgroups
 
-def _pids_cgroup_root() -> str | None:
-    """A cgroup directory under which this process can make pids-limited children, or None."""
-    candidates = ["/sys/fs/cgroup/pids"]  # cgroup v1's pids hierarchy
-    try:  # cgroup v2: our own group, if it delegates the pids controller
-        for line in Path("/proc/self/cgroup").read_text().splitlines():
-            if line.startswith("0::"):
-                candidates.append("/sys/fs/cgroup" + line[3:].rstrip("/"))
-    except OSError:
-        pass
-    for root in candidates:
-        if not os.path.isdir(root) or not os.access(root, os.W_OK):
-            continue
-        test = _make_cgroup(root, 8)
-        if test is not None:
-            _remove_cgroup(test)
-            return root
-    return None
+class _Cgroup:
+    """One sandbox's cgroup: a directory per hierarchy (cgroup v1: pids and memory; v2: one),
+    capping its processes (`pids.max`) and its memory, tmpfs pages included."""
 
+    #: limit file -> the Limits field it takes (v1 names, v2 names)
+    FILES = {"pids.max": "processes", "memory.limit_in_bytes": "total_memory_bytes", "memory.max": "total_memory_bytes"}
 
-def _make_cgroup(root: str | None, processes: int) -> str | None:
-    if root is None:
-        return None
-    path = os.path.join(root, f"aia-{os.getpid()}-{uuid.uuid4().hex[:12]}")
-    try:
-        os.mkdir(path)
-        Path(path, "pids.max").write_text(str(int(processes)))
-    except OSError:
+    def __init__(self, dirs: list[str]) -> None:
+        self.dirs = dirs
+
+    @classmethod
+    def usable_parents(cls) -> tuple[str, ...]:
+        """Parent directories under which this process can make a capped group (checked by trying)."""
+        own: dict[str, str] = {}
         try:
-            os.rmdir(path)
-        except OSError:
-            pass
-        return None
-    return path
+            for line in Path("/proc/self/cgroup").read_text().splitlines():
+                _, controllers, path = line.split(":", 2)
+                for name in controllers.split(",") if controllers else [""]:
+                    own[name] = path.rstrip("/")
+        except (OSError, ValueError):
+            return ()
+        candidates = [f"/sys/fs/cgroup/pids{own['pids']}" if "pids" in own else "",
+                      f"/sys/fs/cgroup/memory{own['memory']}" if "memory" in own else ""]
+        if "" in own and not candidates[0]:  # cgroup v2 only: our own group, if it delegates pids and memory
+            candidates = [f"/sys/fs/cgroup{own['']}"]
+        found = tuple(c for c in candidates if c and os.path.isdir(c) and os.access(c, os.W_OK))
+        probe_group = cls.make(found, Limits(processes=8, total_memory_bytes=64 << 20))
+        if probe_group is None:
+            return ()
+        probe_group.remove()
+        return found
 
-
-def _remove_cgroup(path: str) -> None:
-    """Remove a cgroup once its last member has gone (the kernel takes a moment after a kill)."""
-    for _ in range(50):
+    @classmethod
+    def make(cls, parents: Sequence[str], limits: Limits) -> _Cgroup | None:
+        """A fresh group under each parent with the limits written, or None if any step fails."""
+        if not parents:
+            return None
+        group = cls([])
+        name = f"aia-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         try:
-            os.rmdir(path)
-            return
-        except FileNotFoundError:
-            return
+            for parent in parents:
+                path = os.path.join(parent, name)
+                os.mkdir(path)
+                group.dirs.append(path)
+                wrote = False
+                for file, field_name in cls.FILES.items():
+                    value = getattr(limits, field_name)
+                    if value is not None and os.path.exists(os.path.join(path, file)):
+                        Path(path, file).write_text(str(int(value)))
+                        wrote = True
+                if not wrote:
+                    raise OSError(f"{path} has no pids or memory limit files")
         except OSError:
-            time.sleep(0.01)
+            group.remove()
+            return None
+        return group
+
+    def members(self) -> list[int]:
+        pids: set[int] = set()
+        for path in self.dirs:
+            try:
+                pids.update(int(p) for p in Path(path, "cgroup.procs").read_text().split())
+            except (OSError, ValueError):
+                pass
+        return sorted(pids)
+
+    def remove(self) -> None:
+        """Remove the groups once their last member has gone (the kernel takes a moment after a kill)."""
+        for path in self.dirs:
+            for _ in range(50):
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    time.sleep(0.01)
+        self.dirs = []
