@@ -141,19 +141,29 @@ def bench(
     workers: Annotated[int, typer.Option(help="investigations in parallel (processes); default: the CPU count, at most 8")] = 0,
     seed: Annotated[int, typer.Option(help="investigation seed (recorded)")] = 0,
     max_rounds: Annotated[int, typer.Option(help="round cap per investigation")] = 20,
-    judge: Annotated[str, typer.Option(help="multiple-choice judge: auto (the backend's LLM if it is one, "
-                                            "else offline) | offline | an LLM backend spec")] = "auto",
+    judge: Annotated[str, typer.Option(help="multiple-choice judge: offline | an LLM backend spec (never the "
+                                            "backend under test unless you name it)")] = "offline",
+    serve: Annotated[str, typer.Option(help="foreign FIND scripts: loaded (once per function, fast) | process "
+                                            "(FIND's `python SCRIPT args` per batch)")] = "loaded",
+    unconfined: Annotated[bool, typer.Option("--unconfined", help="run model code, answer code and foreign scripts "
+                                             "without the OS sandbox (bubblewrap): only where it cannot be "
+                                             "installed; recorded in run.json and printed with the scores")] = False,
 ) -> None:
     """Investigate and score suite functions; results stream to RUN_DIR/results.jsonl."""
     from find_functions.layout import SuiteError
     from evals.runner import BenchConfig, RunError, run_bench
     from evals.summary import print_summary
 
+    from evals.suites import SERVE_MODES
+
     if workers < 0:
         raise _fail("--workers must be >= 1 (or 0 for one per CPU)")
+    if serve not in SERVE_MODES:
+        raise _fail(f"--serve must be one of {', '.join(SERVE_MODES)}; got {serve!r}")
     workers = workers or min(8, os.cpu_count() or 1)
     cfg = BenchConfig(suite=suite, backend=backend, out=out_dir, categories=category, ids=ids, limit=limit,
-                      workers=workers, seed=seed, max_rounds=max_rounds, judge=judge)
+                      workers=workers, seed=seed, max_rounds=max_rounds, judge=judge, serve=serve,  # type: ignore[arg-type]
+                      unconfined=unconfined)
     try:
         summary = run_bench(cfg, console=err)
     except (RunError, SuiteError, FileNotFoundError) as e:
@@ -288,7 +298,7 @@ def check_planted(
     model: Annotated[str, typer.Option(help="the model to plant concepts into")] = "minilm",
     n: Annotated[int, typer.Option(help="entity functions planted (one neuron each)")] = 10,
     backend: Annotated[str, typer.Option(help="builtin | an LLM spec, as for `aia label`")] = "builtin",
-    judge: Annotated[str, typer.Option(help="offline | auto | an LLM spec")] = "offline",
+    judge: Annotated[str, typer.Option(help="offline | an LLM spec")] = "offline",
     seed: Annotated[int, typer.Option(help="which entity functions, and which neurons")] = 0,
     layer: Annotated[Optional[int], typer.Option(help="layer to plant into (default: the middle one)")] = None,
     corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = "default",

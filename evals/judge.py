@@ -7,6 +7,15 @@ phrasing (strings), matches relations and exceptions against its own knowledge t
 and measures concept relatedness (entities). It is weaker than an LLM on free-form prose, so its
 calibration (ceiling with ground-truth descriptions, floor with empty ones) is reported beside
 every score. `LLMJudge` asks a configured LLM instead.
+
+A judge that cannot read a description answers None ("not judged") instead of guessing: an
+unparsed item would otherwise count at chance and make a description the judge cannot read look
+like a poor one. Accuracies leave unjudged items out, and the rows count them (`unjudged`). An
+empty description is judged, by a deterministic guess: it predicts nothing, so chance is its
+honest accuracy (the judge's floor).
+
+The judge of a benchmark never depends on the backend being scored: it is the offline judge
+unless `--judge SPEC` names an LLM, so no model grades its own descriptions.
 """
 
 from __future__ import annotations
@@ -28,13 +37,15 @@ def chance_choice(description: str, item: MultipleChoiceItem) -> int:
 class Judge(Protocol):
     name: str
 
-    def choose(self, category: Category, description: str, item: MultipleChoiceItem) -> int: ...
+    def choose(self, category: Category, description: str, item: MultipleChoiceItem) -> int | None:
+        """The index of the choice the description predicts; None when the judge cannot tell."""
+        ...
 
 
 class OfflineJudge:
     name = "offline"
 
-    def choose(self, category: Category, description: str, item: MultipleChoiceItem) -> int:
+    def choose(self, category: Category, description: str, item: MultipleChoiceItem) -> int | None:
         if not description.strip():
             return chance_choice(description, item)
         if category == "strings":
@@ -48,11 +59,12 @@ class OfflineJudge:
         raise ValueError(f"no multiple-choice unit tests for category {category!r}")
 
     @staticmethod
-    def _strings(description: str, item: MultipleChoiceItem) -> int:
+    def _strings(description: str, item: MultipleChoiceItem) -> int | None:
+        """Executes a description in the suite's canonical phrasing; None (not judged) for any other."""
         from find_functions.string_description import parse_description
         program = parse_description(description)
         if program is None or item.outputs is None:
-            return chance_choice(description, item)
+            return None
         agree = []
         for i, (x, y) in enumerate(zip(item.inputs, item.outputs)):
             try:
@@ -76,25 +88,27 @@ class LLMJudge:
         self.complete = complete
         self.name = name
 
-    def choose(self, category: Category, description: str, item: MultipleChoiceItem) -> int:
+    def choose(self, category: Category, description: str, item: MultipleChoiceItem) -> int | None:
+        """The LLM's choice; None (not judged) when its reply names none."""
         prompt = render("judge_multiple_choice.j2", category=category, description=description,
                         inputs=item.inputs, outputs=item.outputs)
         reply = self.complete(prompt)
         match = _CHOICE.search(reply or "")
-        return int(match.group(1)) - 1 if match else chance_choice(description, item)
+        return int(match.group(1)) - 1 if match else None
 
 
 LLM_BACKENDS = ("openai:", "anthropic:", "openai-compatible:", "local:")
 
 
-def make_judge(spec: str, backend: str | None = None) -> Judge:
-    """`offline`, an LLM backend spec, or `auto`: the run's own LLM when it has one, else offline."""
+def make_judge(spec: str) -> Judge:
+    """`offline`, or an LLM backend spec naming the judge LLM."""
     if spec == "auto":
-        spec = backend if backend and backend.startswith(LLM_BACKENDS) else "offline"
+        raise ValueError("--judge auto is gone: it let the LLM under test grade its own descriptions; use "
+                         "--judge offline (the default) or name a judge LLM, e.g. --judge openai:gpt-4o")
     if spec == "offline":
         return OfflineJudge()
     if not spec.startswith(LLM_BACKENDS):
-        raise ValueError(f"--judge {spec!r}: expected offline, auto, or an LLM backend ({', '.join(LLM_BACKENDS)}...)")
+        raise ValueError(f"--judge {spec!r}: expected offline or an LLM backend ({', '.join(LLM_BACKENDS)}...)")
     from agent.backends import make_policy
     from agent.backends.base import UserMessage
     from agent.tools_registry import ToolRegistry
@@ -110,7 +124,24 @@ def make_judge(spec: str, backend: str | None = None) -> Judge:
 
 
 def multiple_choice_accuracy(judge: Judge, category: Category, description: str,
-                             items: Sequence[MultipleChoiceItem]) -> float:
+                             items: Sequence[MultipleChoiceItem]) -> float | None:
+    """The share of judged items answered correctly; None when the judge could judge none."""
     if not items:
         raise ValueError("no unit tests to judge")
-    return sum(judge.choose(category, description, it) == it.correct for it in items) / len(items)
+    choices = [(judge.choose(category, description, it), it.correct) for it in items]
+    judged = [choice == correct for choice, correct in choices if choice is not None]
+    return sum(judged) / len(judged) if judged else None
+
+
+class TallyingJudge:
+    """A judge passed through, counting the items it could not judge (a row's `unjudged`)."""
+
+    def __init__(self, judge: Judge) -> None:
+        self.judge = judge
+        self.name = judge.name
+        self.unjudged = 0
+
+    def choose(self, category: Category, description: str, item: MultipleChoiceItem) -> int | None:
+        choice = self.judge.choose(category, description, item)
+        self.unjudged += choice is None
+        return choice

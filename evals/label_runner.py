@@ -1,6 +1,7 @@
 """`aia label`: label many units, one transcript and one labels.jsonl line per unit, resumable.
 
-Layout of RUN_DIR: ``config.json`` (what the run is; a resume must match it),
+Layout of RUN_DIR (an ``evals.run_dir.RunDirectory``: one process at a time, checked before
+any work): ``config.json`` (what the run is; a resume must match it),
 ``labels.jsonl`` (one line per finished unit, appended and fsynced by the parent process as
 each finishes, so an interrupted run loses at most the units in flight),
 ``<unit>/transcript.jsonl`` and ``summary.json`` (every score's mean beside both baselines'
@@ -10,30 +11,31 @@ Each unit's exemplars are split once: the labeler sees every other top window; t
 top windows and the random windows are held out for scoring only.  The row keeps all of
 them, flagged, so a report can show what the labeler saw and what it was scored on.
 
-With ``workers`` > 1 the units are labeled in worker processes, each holding the model
-once; the exemplar cache is built once up front by the parent, so workers only read it.
+With ``workers`` > 1 the units are labeled in spawned worker processes (``evals.pool``: never
+forked, since a forked child of a torch-initialised parent can hang), each holding the model
+once; the exemplar cache is built once up front by the parent, so workers only read it. A unit
+whose worker dies under it gets an error row of kind ``crashed``, which is final: other failed
+units are labeled again on resume, a crashing one is not, so it cannot stall the run.
 """
 from __future__ import annotations
 
 import importlib
 import json
 import math
-import multiprocessing
 import os
-import platform
 import time
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from evals.runner import RunError, append_result, bounded_map, read_results
+from evals.pool import WorkerStartError, resilient_map
+from evals.progress import RunProgress
+from evals.run_dir import RunDirectory, RunError, last_per_key, now, read_results, versions
 from tools.exemplars import Exemplar
 from tools.models import SubjectModel
 
@@ -51,7 +53,7 @@ KINDS = {"mlp": "neuron", "attn": "head", "resid": "dim"}
 @dataclass
 class LabelConfig:
     """What a labeling run is.  ``model`` is a name/path (workers load it themselves) or a
-    loaded model (workers inherit it by fork: CPU only, since CUDA does not survive fork)."""
+    loaded model (sent to each worker by value)."""
 
     model: "str | SubjectModel"
     units: str
@@ -212,22 +214,22 @@ def _num(x: Any) -> float | None:
 
 # ----------------------------------------------------------------------------- workers
 
-_WORKER: UnitLabeler | None = None
-
-
-def _init_worker(cfg: LabelConfig, threads: int) -> None:
-    global _WORKER
+def _start_labeler(cfg: LabelConfig, threads: int) -> UnitLabeler:
+    """A worker process's labeler: the model loaded by name, or the one sent by value."""
     import torch
     from tools.models import load_model
 
     torch.set_num_threads(threads)
     subject = load_model(cfg.model) if isinstance(cfg.model, str) else cfg.model
-    _WORKER = UnitLabeler(cfg, subject)
+    return UnitLabeler(cfg, subject)
 
 
-def _label_in_worker(unit: str) -> dict[str, Any]:
-    assert _WORKER is not None, "worker process was not initialised"
-    return _WORKER.label(unit)
+def _crashed(cfg: LabelConfig, unit: str) -> dict[str, Any]:
+    """The row of a unit whose worker process died under it (final: see the module docstring)."""
+    return {"unit": unit, "kind": unit_kind(unit), "backend": cfg.backend, "label": "", "description": "",
+            "evidence": [], **_empty_scores(), "exemplars": {"top": [], "random": []}, "usage": _usage_dict(None),
+            "error": "crashed: the worker process labeling this unit died (killed by a signal, out of memory, "
+                     "or it exited); the run went on without it", "error_kind": "crashed"}
 
 
 def _execute(cfg: LabelConfig, subject: SubjectModel, units: list[str]) -> Iterator[dict[str, Any]]:
@@ -239,48 +241,25 @@ def _execute(cfg: LabelConfig, subject: SubjectModel, units: list[str]) -> Itera
         for unit in units:
             yield labeler.label(unit)
         return
-    # A model given by name is loaded by each worker (spawn: safe with CUDA); a model object is
-    # inherited by fork (tests, tiny models; CPU only).
-    ctx = multiprocessing.get_context("spawn" if isinstance(cfg.model, str) else "fork")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     threads = max(1, (os.cpu_count() or 1) // cfg.workers)
-    with ProcessPoolExecutor(cfg.workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(cfg, threads)) as pool:
-        yield from bounded_map(pool, _label_in_worker, units, in_flight=2 * cfg.workers)
+    try:
+        yield from resilient_map(_start_labeler, (cfg, threads), "label", units, workers=cfg.workers,
+                                 on_crash=lambda unit: _crashed(cfg, unit))
+    except WorkerStartError as e:
+        raise RunError(f"a labeling worker process could not start: {e}") from None
 
 
 # ----------------------------------------------------------------------------- the run
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("aia", "torch", "transformers", "nnsight", "openai", "anthropic"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
-
-
-def _start_or_resume(out: Path, identity: dict[str, Any], units: str) -> None:
-    """Write config.json for a new run, or check that it describes the same run (the units
-    may change: a resume can widen the range; config.json then names the latest request)."""
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / CONFIG
-    if path.exists():
-        old = json.loads(path.read_text())
-        diff = {k: (old.get(k), v) for k, v in identity.items() if old.get(k) != v}
-        if diff:
-            raise RunError(f"{out} holds a run with other settings {diff} (old, new); use another --out")
-        config = old | {"units": units}
-    else:
-        config = identity | {"units": units, "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                             "versions": _versions()}
-    path.write_text(json.dumps(config, indent=2) + "\n")
-
-
 def latest_rows(path: Path) -> dict[str, dict[str, Any]]:
     """The last row of each unit (a unit that failed is labeled again on resume, appending a new row)."""
-    return {r["unit"]: r for r in read_results(path, repair=True)}
+    return last_per_key(read_results(path), "unit")
+
+
+def finished(row: dict[str, Any]) -> bool:
+    """Whether a unit's latest row is final: labeled, or its worker crashed on it."""
+    return "error" not in row or row.get("error_kind") == "crashed"
 
 
 def _check_backend(spec: str) -> None:
@@ -326,39 +305,49 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
                       corpus=corpus, max_windows=max_windows, n_random=n_random, simulator=simulator,
                       seed=seed, max_rounds=max_rounds, cache_root=cache_root,
                       backend_options=dict(backend_options or {}))
-    subject = load_model(model) if isinstance(model, str) else model
-    wanted = list(dict.fromkeys(str(u) for a in addresses for u in expand(a, subject)))
-    if any(unit_kind(u) == "head" for u in wanted) and backend == "builtin":
-        _require_head_labeler()
-    make_simulator(simulator)             # a bad --simulator fails now, not once per unit
-    _start_or_resume(cfg.out, cfg.identity(subject), cfg.units)
-    done = {u for u, r in latest_rows(cfg.out / LABELS).items() if "error" not in r}
-    todo = [u for u in wanted if u not in done]
-    started = time.perf_counter()
-    layers = sorted({_layer(u) for u in todo})
-    if layers:
-        from tools.corpus import load_corpus
-        with console.status(f"exemplar cache for layers {layers}"):
-            build_cache(subject, load_corpus(corpus), layers, k=max(k, 20), max_windows=max_windows,
-                        root=cache_root)
-    cache_seconds = time.perf_counter() - started
-    if done & set(wanted):
-        console.print(f"resuming {cfg.out}: {len(done & set(wanted))} done, {len(todo)} to go")
-    labeling_started = time.perf_counter()
-    with Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  TimeRemainingColumn(), console=console) as bar:
-        task = bar.add_task(f"labeling ({backend})", total=len(wanted), completed=len(wanted) - len(todo))
-        for row in _execute(cfg, subject, todo):
-            append_result(cfg.out / LABELS, row)
-            bar.update(task, advance=1, description=f"{row['unit']}: {row['label'][:30] or row.get('error', '')[:30]}")
-    labeling_seconds = time.perf_counter() - labeling_started
-    latest = latest_rows(cfg.out / LABELS)
-    rows = [latest[u] for u in wanted if u in latest]
-    summary = summarize(rows, labeled_now=len(todo), wall_seconds=labeling_seconds)
-    summary["cache_seconds"] = round(cache_seconds, 2)
-    (cfg.out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
+    # The directory first: a locked, unwritable or damaged one is refused before the model loads.
+    with RunDirectory(cfg.out, CONFIG, LABELS, "label run") as run_dir:
+        subject = load_model(model) if isinstance(model, str) else model
+        wanted = list(dict.fromkeys(str(u) for a in addresses for u in expand(a, subject)))
+        if any(unit_kind(u) == "head" for u in wanted) and backend == "builtin":
+            _require_head_labeler()
+        make_simulator(simulator)             # a bad --simulator fails now, not once per unit
+        # the units may change (a resume can widen the range); config.json names the latest request
+        run_dir.start_or_resume(cfg.identity(subject), new={"created": now(), "versions": versions()},
+                                latest={"units": cfg.units})
+        done = {u for u, r in last_per_key(run_dir.rows(), "unit").items() if finished(r)}
+        todo = [u for u in wanted if u not in done]
+        started = time.perf_counter()
+        layers = sorted({_layer(u) for u in todo})
+        if layers:
+            from tools.corpus import load_corpus
+            with console.status(f"exemplar cache for layers {layers}"):
+                build_cache(subject, load_corpus(corpus), layers, k=max(k, 20), max_windows=max_windows,
+                            root=cache_root)
+        cache_seconds = time.perf_counter() - started
+        if done & set(wanted):
+            console.print(f"resuming {cfg.out}: {len(done & set(wanted))} done, {len(todo)} to go")
+        labeling_started = time.perf_counter()
+        with RunProgress(console, f"labeling ({backend})", total=len(wanted), completed=len(wanted) - len(todo),
+                         columns=(TimeRemainingColumn(),)) as progress:
+            for n, row in enumerate(_execute(cfg, subject, todo), 1):
+                run_dir.append(row)
+                progress.advance(description=f"{row['unit']}: {(row['label'] or row.get('error', ''))[:30]}",
+                                 line=_unit_line(row, n, len(todo), time.perf_counter() - labeling_started))
+        labeling_seconds = time.perf_counter() - labeling_started
+        latest = last_per_key(run_dir.rows(), "unit")
+        rows = [latest[u] for u in wanted if u in latest]
+        summary = summarize(rows, labeled_now=len(todo), wall_seconds=labeling_seconds)
+        summary["cache_seconds"] = round(cache_seconds, 2)
+        (cfg.out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     console.print(summary_table(rows, summary))
     return summary
+
+
+def _unit_line(row: dict[str, Any], n: int, total: int, seconds: float) -> str:
+    """The plain progress line of one labeled unit (for consoles that are not terminals)."""
+    what = f"failed: {row['error']}" if "error" in row else repr(row["label"])
+    return f"{row['unit']}: {what} ({n}/{total} done, {seconds:.1f} s)"
 
 
 def _layer(unit: str) -> int:

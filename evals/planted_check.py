@@ -12,29 +12,33 @@ an offline judge cannot read every description perfectly.
 RUN_DIR layout: `check.json` (what was planted, how it is scored; a resume must match it),
 `labels/` (an ordinary `aia label` run: labels.jsonl, transcripts, its own summary),
 `planted.jsonl` (one row per planted unit: concepts, ground truth, label, description,
-accuracy) and `summary.json`. Labeling resumes through `run_labeling`; judged rows whose
-description is unchanged are reused, so an LLM judge is not asked twice.
+accuracy) and `summary.json`. RUN_DIR is an `evals.run_dir.RunDirectory` (one process at a
+time, checked before any work) and `labels/` another. Labeling resumes through `run_labeling`;
+judged rows whose description is unchanged are reused, so an LLM judge is not asked twice. The
+judge is the offline one unless `judge` names an LLM: never the labeler's own LLM by default.
+An accuracy is None where the judge could judge none of the unit's items; means leave it out.
 """
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from rich.console import Console
 from rich.table import Table
 
-from evals.judge import Judge, make_judge, multiple_choice_accuracy
+from evals.judge import Judge, multiple_choice_accuracy
 from evals.label_runner import run_labeling
-from evals.runner import RunError, read_results
+from evals.run_dir import RunDirectory, RunError, read_results
+from evals.runner import check_judge
 from find_functions.planted import PlantedSuite, PlantedUnit, planted_suite
 from tools.models import SubjectModel
 
 CATEGORY = "neurons_entities"
 CHANCE = 1 / 3
 ROWS = "planted.jsonl"
+RECORD = "check.json"
 
 
 def run_planted_check(model: str | SubjectModel = "minilm", n: int = 10, backend: str = "builtin",
@@ -49,7 +53,7 @@ def run_planted_check(model: str | SubjectModel = "minilm", n: int = 10, backend
         random neurons of `layer` (default: the middle layer).
     backend: the labeling backend, as `run_labeling` takes it.
     out: RUN_DIR (see the module docstring); rerunning with the same arguments resumes.
-    judge: `offline`, `auto` or an LLM spec (`evals.judge.make_judge`).
+    judge: `offline` or an LLM spec (`evals.judge.make_judge`).
     corpus, max_windows, cache_root: the exemplar corpus (also used to calibrate the planted
         activations' scale), how many of its windows are scanned, and where the cache lives.
     suite: an already planted suite (then model, n, seed and layer are ignored).
@@ -59,37 +63,29 @@ def run_planted_check(model: str | SubjectModel = "minilm", n: int = 10, backend
     """
     console = console or Console()
     out = Path(out)
-    if suite is None:
-        with console.status(f"planting {n} entity functions into {model if isinstance(model, str) else model.name}"):
-            suite = planted_suite(model, n=n, seed=seed, layer=layer, corpus=corpus)
-    _start_or_resume(out, {"planted_model": suite.model.name, "fingerprint": suite.model.fingerprint(),
-                           "units": [u.unit for u in suite.units], "backend": backend, "judge": judge,
-                           "corpus": corpus, "max_windows": max_windows})
-    run_labeling(suite.model, suite.address, backend, out / "labels", corpus=corpus, max_windows=max_windows,
-                 cache_root=cache_root, console=console)
-    labels = {r["unit"]: r for r in read_results(out / "labels" / "labels.jsonl")}
-    missing = [u.unit for u in suite.units if u.unit not in labels]
-    if missing:
-        raise RunError(f"{out / 'labels'} has no label for planted units {missing}")
-    scorer = make_judge(judge, backend)
-    previous = {r["unit"]: r for r in read_results(out / ROWS)}
-    rows = [_score(u, labels[u.unit], scorer, previous.get(u.unit)) for u in suite.units]
-    _write_rows(out / ROWS, rows)
-    summary = summarize(rows, backend=backend, judge=scorer.name, planted_model=suite.model.name)
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    scorer = check_judge(judge)
+    # The directory first: a locked, unwritable or damaged one is refused before anything is planted.
+    with RunDirectory(out, RECORD, ROWS, "planted check") as run_dir:
+        if suite is None:
+            with console.status(f"planting {n} entity functions into "
+                                f"{model if isinstance(model, str) else model.name}"):
+                suite = planted_suite(model, n=n, seed=seed, layer=layer, corpus=corpus)
+        run_dir.start_or_resume({"planted_model": suite.model.name, "fingerprint": suite.model.fingerprint(),
+                                 "units": [u.unit for u in suite.units], "backend": backend, "judge": judge,
+                                 "corpus": corpus, "max_windows": max_windows})
+        run_labeling(suite.model, suite.address, backend, out / "labels", corpus=corpus, max_windows=max_windows,
+                     cache_root=cache_root, console=console)
+        labels = {r["unit"]: r for r in read_results(out / "labels" / "labels.jsonl")}
+        missing = [u.unit for u in suite.units if u.unit not in labels]
+        if missing:
+            raise RunError(f"{out / 'labels'} has no label for planted units {missing}")
+        previous = {r["unit"]: r for r in run_dir.rows()}
+        rows = [_score(u, labels[u.unit], scorer, previous.get(u.unit)) for u in suite.units]
+        run_dir.replace_rows(rows)
+        summary = summarize(rows, backend=backend, judge=scorer.name, planted_model=suite.model.name)
+        (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     console.print(_table(rows, summary))
     return summary
-
-
-def _start_or_resume(out: Path, cfg: dict[str, Any]) -> None:
-    out.mkdir(parents=True, exist_ok=True)
-    path = out / "check.json"
-    if path.exists():
-        old = json.loads(path.read_text())
-        diff = {k: (old.get(k), v) for k, v in cfg.items() if old.get(k) != v}
-        if diff:
-            raise RunError(f"{out} holds a planted check with other settings {diff} (old, new); use another --out")
-    path.write_text(json.dumps(cfg, indent=2) + "\n")
 
 
 def _score(unit: PlantedUnit, label: dict[str, Any], judge: Judge, previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -106,7 +102,7 @@ def _score(unit: PlantedUnit, label: dict[str, Any], judge: Judge, previous: dic
         return previous
     tests = unit.unit_tests
 
-    def accuracy(text: str) -> float:
+    def accuracy(text: str) -> float | None:
         return multiple_choice_accuracy(judge, CATEGORY, text, tests)
 
     return {"unit": unit.unit, "concepts": list(unit.concepts), "function_id": unit.function_id,
@@ -116,36 +112,33 @@ def _score(unit: PlantedUnit, label: dict[str, Any], judge: Judge, previous: dic
             "baselines": {name: {"label": text, "mc_accuracy": accuracy(text)} for name, text in baselines.items()}}
 
 
-def _write_rows(path: Path, rows: list[dict[str, Any]]) -> None:
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
-    os.replace(tmp, path)
-
-
 def summarize(rows: list[dict[str, Any]], **context: Any) -> dict[str, Any]:
     """Mean accuracy beside chance and ceiling; `normalized` places the mean between them
     (0 = chance, 1 = as good as the ground-truth description under this judge)."""
     if not rows:
         return {"units": 0, **context}
 
-    def mean(key: str, chosen: list[dict[str, Any]]) -> float:
-        return round(sum(r[key] for r in chosen) / len(chosen), 4)
-
-    acc, ceiling = mean("mc_accuracy", rows), mean("ceiling", rows)
+    acc, ceiling = _mean(r["mc_accuracy"] for r in rows), _mean(r["ceiling"] for r in rows)
     out: dict[str, Any] = {"units": len(rows), **context, "mc_accuracy": acc, "chance": round(CHANCE, 4),
                            "ceiling": ceiling,
-                           "normalized": round((acc - CHANCE) / (ceiling - CHANCE), 4) if ceiling > CHANCE else None}
+                           "normalized": round((acc - CHANCE) / (ceiling - CHANCE), 4)
+                           if acc is not None and ceiling is not None and ceiling > CHANCE else None}
     names = sorted({n for r in rows for n in r.get("baselines", {})})
     shared = [n for n in names if all(n in r.get("baselines", {}) for r in rows)]
     if shared:
-        out["baselines"] = {n: round(sum(r["baselines"][n]["mc_accuracy"] for r in rows) / len(rows), 4)
-                            for n in shared}
+        out["baselines"] = {n: _mean(r["baselines"][n]["mc_accuracy"] for r in rows) for n in shared}
     for name, chosen in (("one_concept", [r for r in rows if len(r["concepts"]) == 1]),
                          ("two_concepts", [r for r in rows if len(r["concepts"]) == 2])):
         if chosen:
-            out[name] = {"units": len(chosen), "mc_accuracy": mean("mc_accuracy", chosen),
-                         "ceiling": mean("ceiling", chosen)}
+            out[name] = {"units": len(chosen), "mc_accuracy": _mean(r["mc_accuracy"] for r in chosen),
+                         "ceiling": _mean(r["ceiling"] for r in chosen)}
     return out
+
+
+def _mean(values: Iterable[float | None]) -> float | None:
+    """The mean of the judged accuracies (None: the judge judged none of a unit's items)."""
+    judged = [v for v in values if v is not None]
+    return round(sum(judged) / len(judged), 4) if judged else None
 
 
 def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> Table:
@@ -155,13 +148,13 @@ def _table(rows: list[dict[str, Any]], summary: dict[str, Any]) -> Table:
     for col in ("accuracy", "top token", "ceiling"):
         t.add_column(col, justify="right")
 
-    def top_token(acc: float | None) -> str:
-        return "-" if acc is None else f"{acc:.2f}"
+    def f(acc: float | None, digits: int = 2) -> str:
+        return "-" if acc is None else f"{acc:.{digits}f}"
 
     for r in rows:
-        t.add_row(r["unit"], " | ".join(r["concepts"]), r["label"][:48], f"{r['mc_accuracy']:.2f}",
-                  top_token(r.get("baselines", {}).get("top_token", {}).get("mc_accuracy")), f"{r['ceiling']:.2f}")
+        t.add_row(r["unit"], " | ".join(r["concepts"]), r["label"][:48], f(r["mc_accuracy"]),
+                  f(r.get("baselines", {}).get("top_token", {}).get("mc_accuracy")), f(r["ceiling"]))
     if rows:
-        t.add_row("MEAN", f"chance {summary['chance']:.2f}", "", f"{summary['mc_accuracy']:.3f}",
-                  top_token(summary.get("baselines", {}).get("top_token")), f"{summary['ceiling']:.3f}", style="bold")
+        t.add_row("MEAN", f"chance {summary['chance']:.2f}", "", f(summary["mc_accuracy"], 3),
+                  f(summary.get("baselines", {}).get("top_token")), f(summary["ceiling"], 3), style="bold")
     return t

@@ -39,7 +39,8 @@ from .report_common import (
     write_page,
 )
 from .report_label import LABEL_CONFIG, LABELS, build_label_report
-from .runner import RESULTS, RUN_META, RunError, read_results
+from .run_dir import RunError, read_results
+from .runner import RESULTS, RUN_META
 from .summary import summarize
 
 
@@ -103,6 +104,7 @@ SCORE_NOTES: dict[str, str] = {
     "description_mc": "multiple-choice accuracy of the description",
     "judge_ceiling": "the judge's accuracy with the ground-truth description",
     "judge_floor": "the judge's accuracy with an empty description",
+    "unjudged": "unit tests the judge could not judge (left out of the accuracy)",
 }
 
 
@@ -168,12 +170,13 @@ def _latest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _summary_columns(summary: dict[str, Any]) -> list[str]:
     """Optional summary columns that some group has a value for (a numeric run has no judge)."""
     groups = [summary["overall"], *[g for c in summary["categories"].values() for g in [c, *c["by_variant"].values()]]]
-    optional = ["find", "description_mc", "domain_iou", "judge_ceiling", "tabulated", "tokens", "cost_usd"]
+    optional = ["find", "description_mc", "domain_iou", "judge_ceiling", "unjudged", "tabulated", "tokens",
+                "cost_usd"]
 
     def has(g: dict[str, Any], k: str) -> bool:
         if k == "tokens":
             return bool(g.get("input_tokens") or g.get("output_tokens"))
-        if k == "cost_usd":
+        if k in ("cost_usd", "unjudged"):
             return bool(g.get(k))
         return g.get(k) is not None  # summarize() adds these keys only where some row has the score
 

@@ -40,7 +40,7 @@ from .report_common import (
     transcript_steps,
     write_page,
 )
-from .runner import RunError, read_results
+from .run_dir import RunError, read_results
 
 LABELS = "labels.jsonl"
 LABEL_CONFIG = "config.json"

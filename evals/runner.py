@@ -1,44 +1,49 @@
 """`aia bench`: investigate every selected function with a backend, score it, stream results.
 
-A run directory is the unit of work and of record:
+A run directory (`evals.run_dir`) is the unit of work and of record:
 ```
-RUN_DIR/run.json           what was run: suite, backend, seed, budget, versions, scoring seed
+RUN_DIR/run.json           what was run: suite, backend, judge, seed, budget, versions, scoring seed
 RUN_DIR/results.jsonl      one line per function, appended (and fsynced) as each one finishes
 RUN_DIR/summary.json       per category and variant: n, headline score, calls, tokens, cost
 RUN_DIR/<category>/<id>/   the investigation's own log (transcript.jsonl) when the backend writes one
 ```
 Re-running with the same `--out` resumes: functions already in results.jsonl are skipped, a
 line cut short by a crash (`kill -9`) is dropped and its function redone, so nothing is lost or
-counted twice.
+counted twice. One process at a time: a second one on the same directory refuses at once.
+
+Nothing one function does stops the run. Loading it, investigating it and scoring it happen
+inside one `try` in a worker process (`evals.pool`, never forked); whatever fails gives that
+function an error row. A function whose investigation kills its worker process gets an error row
+of kind `crashed`; like every row, it is final: a resume does not run it again, so a function that
+kills its worker cannot stall a run however often it is resumed. If the `aia bench` process
+itself dies, a resume reruns what was in flight once; a function in flight at two such deaths
+gets a `crashed` row too (`RunDirectory.killed_in_flight`).
 """
 
 from __future__ import annotations
 
 import importlib
-import itertools
-import json
 import os
 import platform
 import secrets
 import time
-from concurrent.futures import FIRST_COMPLETED, Executor, Future, ProcessPoolExecutor, wait
+from collections import Counter
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, TypeVar
+from typing import Any, Callable, Iterator, Sequence
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from agent.task import Answer, Backend, Task, TaskKind
 from find_functions.layout import Suite, SuiteEntry
+from tools import isolation
 
-from .judge import make_judge, multiple_choice_accuracy
+from .judge import Judge, TallyingJudge, make_judge, multiple_choice_accuracy
+from .pool import WorkerStartError, resilient_map
+from .progress import RunProgress
+from .run_dir import MAX_KILLS, RunDirectory, RunError, last_per_key, now, versions
 from .scoring import ScoringContext, score_answer
-from .suites import FIND_PREFIX, open_suite, serve
-
-T = TypeVar("T")
-R = TypeVar("R")
+from .suites import FIND_PREFIX, ServeMode, open_suite, serve
 
 RESULTS = "results.jsonl"
 RUN_META = "run.json"
@@ -46,11 +51,6 @@ SUMMARY = "summary.json"
 
 KIND: dict[str, TaskKind] = {"numeric": "numeric", "strings": "strings",
                              "neurons_entities": "entities", "neurons_relations": "relations"}
-
-
-class RunError(Exception):
-    """A run that cannot start (inconsistent resume, empty selection, ...)."""
-
 
 @dataclass
 class BenchConfig:
@@ -63,41 +63,24 @@ class BenchConfig:
     workers: int = 1
     seed: int = 0
     max_rounds: int = 20
-    judge: str = "auto"  # offline | auto (the run's LLM, if it uses one) | an LLM backend spec
+    judge: str = "offline"  # offline | an LLM backend spec; never the backend under test unless named
+    load_timeout: float = 60.0  # seconds a function script may take to load before its row is an error
+    serve: ServeMode = "loaded"  # foreign FIND scripts: loaded once per function, or one process per batch
+    unconfined: bool = False  # the user's explicit opt-out of the OS sandbox (recorded, printed)
     extra: dict[str, Any] = field(default_factory=dict)
 
-
-# ----------------------------------------------------------------------------- results file
-
-def read_results(path: Path, repair: bool = False) -> list[dict[str, Any]]:
-    """Complete JSON lines of a results file. With `repair`, a torn last line is cut off the file."""
-    if not path.exists():
-        return []
-    data = path.read_bytes()
-    complete, _, torn = data.rpartition(b"\n")
-    if torn and repair:
-        with open(path, "r+b") as fh:
-            fh.truncate(len(complete) + 1 if complete else 0)
-    rows = []
-    for n, line in enumerate(complete.splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise RunError(f"{path}:{n} is not valid JSON ({e}); fix or remove that line") from e
-    return rows
-
-
-def append_result(path: Path, row: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-        fh.flush()
-        os.fsync(fh.fileno())
+    def confine(self) -> bool:
+        """Whether untrusted code (model-written, answers, foreign scripts) runs under the OS sandbox."""
+        return not self.unconfined and isolation.probe().available
 
 
 # ----------------------------------------------------------------------------- backends
 
-def build_backend(spec: str, suite: Suite) -> Backend:
+#: Backends that run no model-written code: they need no OS sandbox to be scored honestly.
+TRUSTED_BACKENDS = ("builtin", "oracle", "null")
+
+
+def build_backend(spec: str, suite: Suite, confine: bool = True) -> Backend:
     if spec == "oracle":
         from .reference_backends import OracleBackend
         return OracleBackend({e.key: e for e in suite.entries})
@@ -111,17 +94,53 @@ def build_backend(spec: str, suite: Suite) -> Backend:
         except (ImportError, AttributeError) as e:
             raise RunError(f"cannot load backend {spec!r}: {e}") from e
     from agent.backends import make_backend
-    return make_backend(spec)
+    return make_backend(spec) if spec == "builtin" else make_backend(spec, confine=confine)
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for pkg in ("aia", "torch", "transformers", "openai", "anthropic", "nnsight"):
-        try:
-            out[pkg] = metadata.version(pkg)
-        except metadata.PackageNotFoundError:
-            pass
-    return out
+def isolation_record(cfg: BenchConfig, suite: Suite) -> str:
+    """How this run's untrusted code is confined, for run.json and the summary; a RunError when it
+    would run unconfined without the user's explicit opt-out."""
+    found = isolation.probe()
+    if cfg.unconfined:
+        return "none: --unconfined (the user's opt-out; model code could read the suite)"
+    if found.available:
+        return found.describe()
+    foreign = any(not e.trusted_script for e in suite.entries)
+    if cfg.backend in TRUSTED_BACKENDS and not foreign:
+        return f"none needed: the {cfg.backend} backend runs no model-written code ({found.problem})"
+    what = "foreign FIND scripts" if foreign else f"code written by {cfg.backend}"
+    raise RunError(f"{what} must run in an OS sandbox, and there is none: {found.problem}; "
+                   "or pass --unconfined to run without one (recorded in run.json; do not publish such scores)")
+
+
+class _Watched:
+    """A black box passed through, counting its outputs and the failed ones (None), so that a
+    function whose every output failed gets an error row saying why instead of a silent 0."""
+
+    def __init__(self, box: Any) -> None:
+        self._box = box
+        self.outputs = 0
+        self.failed = 0
+
+    def __call__(self, inputs: Sequence[Any]) -> list[Any]:
+        out = self._box(inputs)
+        self.outputs += len(out)
+        self.failed += sum(o is None for o in out)
+        return out
+
+    @property
+    def calls(self) -> int:
+        return self._box.calls
+
+    @property
+    def errors(self) -> list[str]:
+        return list(getattr(self._box, "errors", []))
+
+    def all_failed(self) -> str | None:
+        """Why every output failed (the black box's first error), or None when some did not."""
+        if not self.outputs or self.failed < self.outputs:
+            return None
+        return next(iter(self.errors), "no reason was recorded")
 
 
 # ----------------------------------------------------------------------------- one function
@@ -134,46 +153,61 @@ class _Worker:
         self.suite = open_suite(cfg.suite)
         self.entries = {e.key: e for e in self.suite.entries}
         self._backend: Backend | None = None
-        self.judge = make_judge(cfg.judge, cfg.backend)
+        self.judge = make_judge(cfg.judge)
         self.scoring_seed = scoring_seed
+        # a script that sleeps at import costs its function an error row after load_timeout
+        self.serving = {"mode": cfg.serve, "confined": cfg.confine(), "load_timeout": cfg.load_timeout}
 
     @property
     def backend(self) -> Backend:
         """Built on first use, so re-scoring needs no API key."""
         if self._backend is None:
-            self._backend = build_backend(self.cfg.backend, self.suite)
+            self._backend = build_backend(self.cfg.backend, self.suite, self.cfg.confine())
         return self._backend
 
     def run(self, key: str) -> dict[str, Any]:
+        """The function's row. Whatever fails (loading the script, the investigation, scoring)
+        gives an error row naming it, never an exception: one function must not stop the run."""
         entry = self.entries[key]
         log_dir = self.cfg.out / entry.category / entry.id
         log_dir.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
         row: dict[str, Any] = {"key": key, "id": entry.id, "category": entry.category, "variant": entry.variant}
-        with serve(entry) as black_box:
-            task = Task(id=key, kind=KIND[entry.category], black_box=black_box, max_rounds=self.cfg.max_rounds,
-                        seed=self.cfg.seed, input_range=(-128.0, 128.0) if entry.category == "numeric" else None)
-            try:
+        stage, box = "loading the function", None
+        try:
+            with serve(entry, **self.serving) as served:
+                box = _Watched(served)
+                stage = "investigation"
+                task = Task(id=key, kind=KIND[entry.category], black_box=box, max_rounds=self.cfg.max_rounds,
+                            seed=self.cfg.seed,
+                            input_range=(-128.0, 128.0) if entry.category == "numeric" else None)
                 inv = self.backend.investigate(task, log_dir=log_dir)
-            except Exception as e:  # one failed investigation must not stop the run
-                row |= {"error": f"investigation failed: {type(e).__name__}: {e}", "score": 0.0,
-                        "scores": {}, "black_box_calls": black_box.calls,
-                        "seconds": round(time.perf_counter() - start, 3)}
-                return row
-            calls = black_box.calls
-        investigated = time.perf_counter() - start
-        scores = self.score(entry, inv.answer)
-        row |= {
-            "score": scores["score"], "scores": scores, "black_box_calls": calls, "rounds": inv.rounds,
+            investigated = time.perf_counter() - start
+            stage = "scoring"
+            scores = self.score(entry, inv.answer)
+        except Exception as e:  # noqa: BLE001 - the row names it; the run goes on
+            return row | {"error": f"{stage} failed: {type(e).__name__}: {e}", "score": 0.0, "scores": {},
+                          "black_box_calls": box.calls if box else 0,
+                          "seconds": round(time.perf_counter() - start, 3)} | _box_errors(box)
+        failed = box.all_failed()
+        error = f"every output of the function failed: {failed}" if failed else scores.get("error")
+        return row | {
+            "score": scores["score"], "scores": scores, "black_box_calls": box.calls, "rounds": inv.rounds,
             "seconds": round(investigated, 3), "usage": inv.usage.model_dump(),
-            "answer": inv.answer.model_dump(mode="json"), "error": scores.get("error"),
-        }
-        return row
+            "answer": inv.answer.model_dump(mode="json"), "error": error,
+        } | _box_errors(box)
 
     def score(self, entry: SuiteEntry, answer: Answer) -> dict[str, Any]:
         """Scores of `answer`, with a fresh black box (scoring calls are not experiments)."""
-        with serve(entry) as scoring_box:
-            scores = score_answer(entry, answer, ScoringContext(scoring_box, self.judge, self.scoring_seed))
+        judge = TallyingJudge(self.judge)
+        with serve(entry, **self.serving) as served:
+            box = _Watched(served)
+            scores = score_answer(entry, answer, ScoringContext(box, judge, self.scoring_seed, self.cfg.confine()))
+        if entry.unit_tests:
+            scores["unjudged"] = judge.unjudged
+        failed = box.all_failed()
+        if failed and not scores.get("error"):
+            scores["error"] = f"every output of the function failed while scoring: {failed}"
         return scores | self._judge_calibration(entry)
 
     def _judge_calibration(self, entry: SuiteEntry) -> dict[str, Any]:
@@ -187,41 +221,30 @@ class _Worker:
         }
 
 
-_PROCESS_WORKER: _Worker | None = None
+def _box_errors(box: _Watched | None, most: int = 5) -> dict[str, Any]:
+    """What went wrong inside the black box during the investigation, for the row (the first few)."""
+    errors = box.errors if box else []
+    return {"black_box_errors": errors[:most]} if errors else {}
 
 
-def _init_process(cfg: BenchConfig, scoring_seed: int) -> None:
-    global _PROCESS_WORKER
+def _start_worker(cfg: BenchConfig, scoring_seed: int) -> _Worker:
+    """A worker process's state. One torch thread per worker unless the user chose otherwise
+    (set before anything imports torch: the workers share the machine's cores)."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    _PROCESS_WORKER = _Worker(cfg, scoring_seed)
+    return _Worker(cfg, scoring_seed)
 
 
-def _run_in_process(key: str) -> dict[str, Any]:
-    assert _PROCESS_WORKER is not None
-    return _PROCESS_WORKER.run(key)
+def _crashed(entry: SuiteEntry, whole_run: int = 0) -> dict[str, Any]:
+    """The row of a function whose worker process died under it, or (`whole_run` times) the whole
+    `aia bench` process (final: see the module docstring)."""
+    what = (f"the aia process itself died {whole_run} times while this function was in flight"
+            if whole_run else "the worker process investigating this function died")
+    return {"key": entry.key, "id": entry.id, "category": entry.category, "variant": entry.variant,
+            "error": f"crashed: {what} (killed by a signal, out of memory, or it exited); the run went on without it",
+            "error_kind": "crashed", "score": 0.0, "scores": {}}
 
 
 # ----------------------------------------------------------------------------- the run
-
-def _start_or_resume(cfg: BenchConfig, suite: Suite) -> dict[str, Any]:
-    cfg.out.mkdir(parents=True, exist_ok=True)
-    meta_path = cfg.out / RUN_META
-    identity = {"suite": cfg.suite, "backend": cfg.backend, "seed": cfg.seed, "max_rounds": cfg.max_rounds,
-                "judge": cfg.judge}
-    if meta_path.exists():
-        meta = json.loads(meta_path.read_text())
-        clash = {k: (meta.get(k), v) for k, v in identity.items() if meta.get(k) != v}
-        if clash:
-            detail = ", ".join(f"{k}: was {a!r}, now {b!r}" for k, (a, b) in clash.items())
-            raise RunError(f"{cfg.out} holds a different run ({detail}); resume it with the same options or "
-                           "choose another --out")
-        return meta
-    meta = identity | {"scoring_seed": secrets.randbits(63), "versions": _versions(),
-                       "platform": platform.platform(), "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                       "suite_manifest": suite.manifest, "budget": {"max_rounds": cfg.max_rounds} | cfg.extra}
-    meta_path.write_text(json.dumps(meta, indent=1))
-    return meta
-
 
 def select(cfg: BenchConfig, suite: Suite) -> list[SuiteEntry]:
     chosen = suite.select(cfg.categories, cfg.ids)
@@ -239,103 +262,141 @@ def select(cfg: BenchConfig, suite: Suite) -> list[SuiteEntry]:
     return chosen
 
 
+def check_judge(spec: str) -> Judge:
+    """The judge `spec` names, or a RunError now (a bad spec, a missing API key), before any work."""
+    from agent.backends.base import MissingCredentials
+
+    try:
+        return make_judge(spec)
+    except (ValueError, MissingCredentials) as e:
+        raise RunError(str(e)) from e
+
+
 def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any]:
     """Run (or resume) a benchmark; returns the summary."""
     from .summary import summarize, write_summary
 
     console = console or Console(stderr=True)
-    suite = open_suite(cfg.suite)
-    for problem in suite.problems:
-        console.print(f"[yellow]skipped:[/] {problem}")
-    # a stable name for the resume check and the worker processes ("default" resolves to a path)
-    cfg.suite = f"{FIND_PREFIX}{suite.root}" if cfg.suite.startswith(FIND_PREFIX) else str(suite.root)
-    if not cfg.backend.startswith("local:"):  # fail now on a bad spec or a missing API key (a local model is heavy)
-        from agent.backends.base import MissingCredentials
+    if cfg.workers < 1:
+        raise RunError(f"workers must be >= 1, got {cfg.workers}")
+    # The directory first: a locked, unwritable or damaged one is refused before the suite is built.
+    with RunDirectory(cfg.out, RUN_META, RESULTS, "bench run") as run_dir:
+        check_judge(cfg.judge)
+        suite = open_suite(cfg.suite)
+        for problem in suite.problems:
+            console.print(f"[yellow]skipped:[/] {problem}")
+        # a stable name for the resume check and the worker processes ("default" resolves to a path)
+        cfg.suite = f"{FIND_PREFIX}{suite.root}" if cfg.suite.startswith(FIND_PREFIX) else str(suite.root)
+        if not cfg.backend.startswith("local:"):  # fail now on a bad spec or a missing API key (a local model is heavy)
+            from agent.backends.base import MissingCredentials
 
-        try:
-            build_backend(cfg.backend, suite)
-        except (ValueError, MissingCredentials) as e:
-            raise RunError(str(e)) from e
-    selected = select(cfg, suite)
-    if cfg.backend == "oracle" and any(e.ground_truth is None for e in selected):
-        raise RunError(f"the oracle answers with ground truth, and {suite.root} has none (a directory of scripts)")
-    meta = _start_or_resume(cfg, suite)
-    results_path = cfg.out / RESULTS
-    done = {r["key"] for r in read_results(results_path, repair=True)}
-    todo = [e.key for e in selected if e.key not in done]
-    total = len(selected)
-    if done:
-        console.print(f"resuming {cfg.out}: {len(done)} done, {len(todo)} to go")
-    with _progress(console) as progress:
-        bar = progress.add_task(f"{cfg.backend}", total=total, completed=total - len(todo))
-        for row in _execute(cfg, meta["scoring_seed"], todo):
-            append_result(results_path, row)
-            progress.advance(bar)
-    summary = summarize(read_results(results_path), meta)
-    write_summary(cfg.out / SUMMARY, summary)
+            try:
+                build_backend(cfg.backend, suite, cfg.confine())
+            except (ValueError, MissingCredentials) as e:
+                raise RunError(str(e)) from e
+        confinement = isolation_record(cfg, suite)
+        selected = select(cfg, suite)
+        if cfg.backend == "oracle" and any(e.ground_truth is None for e in selected):
+            raise RunError(f"the oracle answers with ground truth, and {suite.root} has none (a directory of scripts)")
+        identity = {"suite": cfg.suite, "backend": cfg.backend, "seed": cfg.seed, "max_rounds": cfg.max_rounds,
+                    "judge": cfg.judge}
+        meta = run_dir.start_or_resume(identity, new={
+            "scoring_seed": secrets.randbits(63), "versions": versions(), "platform": platform.platform(),
+            "created": now(), "suite_manifest": suite.manifest, "isolation": confinement, "unconfined": cfg.unconfined,
+            "serve": cfg.serve,
+            "budget": {"max_rounds": cfg.max_rounds, "load_timeout": cfg.load_timeout} | cfg.extra})
+        if meta.get("isolation") != confinement:  # a resume on another machine, or with another choice
+            console.print(f"[yellow]note:[/] this run started with isolation {meta.get('isolation')!r}; now {confinement!r}")
+        rows = last_per_key(run_dir.rows(), "key")
+        for key, deaths in run_dir.killed_in_flight(rows).items():
+            if deaths >= MAX_KILLS and key in {e.key for e in selected}:
+                rows[key] = _crashed(next(e for e in selected if e.key == key), whole_run=deaths)
+                run_dir.append(rows[key])
+        todo = [e for e in selected if e.key not in rows]
+        if len(todo) < len(selected):
+            console.print(f"resuming {cfg.out}: {len(selected) - len(todo)} done, {len(todo)} to go")
+        categories = _CategoryLines(selected, rows)
+        with RunProgress(console, cfg.backend, total=len(selected), completed=len(selected) - len(todo)) as progress:
+            for row in _execute(cfg, meta["scoring_seed"], todo, on_submit=run_dir.mark_in_flight):
+                run_dir.append(row)
+                progress.advance(line=categories.add(row))
+        summary = summarize(list(last_per_key(run_dir.rows(), "key").values()), meta)
+        write_summary(cfg.out / SUMMARY, summary)
     return summary
 
 
-def _progress(console: Console) -> Progress:
-    return Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console)
+class _CategoryLines:
+    """The plain progress line of each category as its last selected function finishes."""
+
+    def __init__(self, selected: list[SuiteEntry], rows: dict[str, dict[str, Any]]) -> None:
+        self.total = Counter(e.category for e in selected)
+        self.rows = {e.key: rows[e.key] for e in selected if e.key in rows}
+        self.started = time.perf_counter()
+
+    def add(self, row: dict[str, Any]) -> str | None:
+        self.rows[row["key"]] = row
+        category = row["category"]
+        done = [r for r in self.rows.values() if r["category"] == category]
+        if len(done) < self.total[category]:
+            return None
+        scores = [r["score"] for r in done if isinstance(r.get("score"), (int, float))]
+        mean = f"mean score {sum(scores) / len(scores):.3f}" if scores else "no score"
+        unjudged = sum(r.get("scores", {}).get("unjudged") or 0 for r in done)
+        errors = sum(1 for r in done if r.get("error"))
+        extra = "".join(f", {n} {what}" for n, what in ((unjudged, "unjudged"), (errors, "failed")) if n)
+        return (f"{category}: {len(done)}/{self.total[category]} done, {mean}{extra}, "
+                f"{time.perf_counter() - self.started:.1f} s")
 
 
-def _execute(cfg: BenchConfig, scoring_seed: int, keys: list[str]) -> Iterator[dict[str, Any]]:
-    if not keys:
-        return
-    if cfg.workers <= 1:
-        worker = _Worker(cfg, scoring_seed)
-        for key in keys:
-            yield worker.run(key)
-        return
-    with ProcessPoolExecutor(cfg.workers, initializer=_init_process, initargs=(cfg, scoring_seed)) as pool:
-        yield from bounded_map(pool, _run_in_process, keys, in_flight=2 * cfg.workers)
+def _execute(cfg: BenchConfig, scoring_seed: int, entries: list[SuiteEntry],
+             on_submit: Callable[[str], None]) -> Iterator[dict[str, Any]]:
+    """Rows in completion order, from worker processes (also with one worker: whatever a
+    function does to its process, the run goes on)."""
+    by_key = {e.key: e for e in entries}
+    try:
+        yield from resilient_map(_start_worker, (cfg, scoring_seed), "run", list(by_key), workers=cfg.workers,
+                                 on_crash=lambda key: _crashed(by_key[key]), on_submit=on_submit)
+    except WorkerStartError as e:
+        raise RunError(f"a bench worker process could not start: {e}") from None
 
 
-def bounded_map(pool: Executor, fn: Callable[[T], R], items: Iterable[T], in_flight: int) -> Iterator[R]:
-    """``fn`` over ``items`` in ``pool``, results in completion order, with at most ``in_flight``
-    tasks submitted at once, so that an interrupted run loses little work."""
-    queue = iter(items)
-    pending: set[Future] = {pool.submit(fn, item) for item in itertools.islice(queue, in_flight)}
-    while pending:
-        finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-        for fut in finished:
-            yield fut.result()
-            nxt = next(queue, _DONE)
-            if nxt is not _DONE:
-                pending.add(pool.submit(fn, nxt))
+def recorded_judge(meta: dict[str, Any]) -> str:
+    """The judge a run was scored with. Runs made before judges were fixed may say `auto`: the
+    backend judged itself when it was an LLM, else the offline judge did."""
+    from .judge import LLM_BACKENDS
+
+    judge = meta.get("judge", "auto")
+    if judge != "auto":
+        return judge
+    backend = str(meta.get("backend", ""))
+    return backend if backend.startswith(LLM_BACKENDS) else "offline"
 
 
-_DONE = object()
-
-
-def rescore(run_dir: Path, console: Console | None = None) -> dict[str, Any]:
+def rescore(path: Path, console: Console | None = None) -> dict[str, Any]:
     """Score the saved answers of a run again (after a scorer changed); rewrites results atomically."""
     from .summary import summarize, write_summary
 
-    meta_path = run_dir / RUN_META
-    if not meta_path.exists():
-        raise RunError(f"{run_dir} is not a run directory ({RUN_META} is missing)")
-    meta = json.loads(meta_path.read_text())
-    rows = read_results(run_dir / RESULTS)
-    cfg = BenchConfig(suite=meta["suite"], backend=meta["backend"], out=run_dir, seed=meta["seed"],
-                      judge=meta.get("judge", "auto"))
-    worker = _Worker(cfg, meta["scoring_seed"])
-    tmp = run_dir / (RESULTS + ".rescoring")
-    tmp.unlink(missing_ok=True)
-    try:
-        with _progress(console or Console(stderr=True)) as progress:
-            for row in progress.track(rows, description="re-scoring"):
+    run_dir = RunDirectory(path, RUN_META, RESULTS, "bench run")
+    if not run_dir.record_path.exists():
+        raise RunError(f"{path} is not a run directory ({RUN_META} is missing)")
+    with run_dir:
+        meta = run_dir.read_record() or {}
+        cfg = BenchConfig(suite=meta["suite"], backend=meta["backend"], out=path, seed=meta["seed"],
+                          judge=recorded_judge(meta), serve=meta.get("serve", "loaded"),
+                          unconfined=bool(meta.get("unconfined", False)))
+        check_judge(cfg.judge)
+        isolation_record(cfg, open_suite(cfg.suite))
+        worker = _Worker(cfg, meta["scoring_seed"])
+        rows = run_dir.rows()
+        rescored = []
+        with RunProgress(console or Console(stderr=True), "re-scoring", total=len(rows)) as progress:
+            for row in rows:
                 if "answer" in row and row["key"] in worker.entries:
                     scores = worker.score(worker.entries[row["key"]], Answer.model_validate(row["answer"]))
                     row = row | {"score": scores["score"], "scores": scores, "error": scores.get("error")}
-                append_result(tmp, row)
-    except BaseException:  # interrupted: the saved results stay as they were
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, run_dir / RESULTS)
-    summary = summarize(read_results(run_dir / RESULTS), meta)
-    write_summary(run_dir / SUMMARY, summary)
+                rescored.append(row)
+                progress.advance()
+        run_dir.replace_rows(rescored)  # interrupted before this: the saved results stay as they were
+        summary = summarize(list(last_per_key(rescored, "key").values()), meta)
+        write_summary(path / SUMMARY, summary)
     return summary
-

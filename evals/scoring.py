@@ -3,8 +3,9 @@
 Every result has a headline `score` in [0, 1]:
 - numeric: the strict score (held-out points, noise-free reference, tabulated answers get 0);
   FIND's own protocol is reported beside it as `find`;
-- strings: FIND's code score (exact match on the unit tests); the description's multiple-choice
-  accuracy is reported beside it as `description_mc`;
+- strings: FIND's code score (exact match on the unit tests; a function without unit tests is
+  scored against its own outputs on held-out strings drawn from the scoring seed); the
+  description's multiple-choice accuracy is reported beside it as `description_mc`;
 - entities, relations: the description's multiple-choice accuracy (FIND's protocol).
 """
 
@@ -22,6 +23,7 @@ from find_functions.layout import SuiteEntry
 from .code_exec import run_code
 from .judge import Judge, multiple_choice_accuracy
 from .numeric_scoring import FIND_GRID, as_float, detect_tabulation, interval_iou, nmse, solved, strict_points
+from .string_held_out import held_out_strings
 
 #: How many calls of a served script are averaged to estimate its noise-free output when the
 #: suite carries no ground-truth code (official FIND directories).
@@ -36,6 +38,7 @@ class ScoringContext:
     serve: Callable[[Sequence[Any]], list[Any]]
     judge: Judge
     seed: int  # the scoring seed: never given to an investigator
+    confine: bool = True  # run answer code in the OS sandbox (False: trusted answers, or the user's opt-out)
 
 
 def score_answer(entry: SuiteEntry, answer: Answer, ctx: ScoringContext) -> dict[str, Any]:
@@ -49,7 +52,7 @@ def score_answer(entry: SuiteEntry, answer: Answer, ctx: ScoringContext) -> dict
 def _noise_free_reference(entry: SuiteEntry, xs: list[float], ctx: ScoringContext) -> list[Any]:
     gt = entry.ground_truth
     if gt is not None and gt.code:
-        run = run_code(gt.code, xs)
+        run = run_code(gt.code, xs, confine=ctx.confine)
         if run.error:
             raise RuntimeError(f"{entry.key}: ground-truth code failed: {run.error}")
         return run.outputs
@@ -73,7 +76,7 @@ def score_numeric(entry: SuiteEntry, answer: Answer, ctx: ScoringContext) -> dic
         # extrapolates linearly, which no description of the function could predict.
         lo, hi = entry.ground_truth.metadata["domain"]
         held_out = [x for x in held_out if lo <= x <= hi]
-    run = run_code(answer.code, grid + held_out)
+    run = run_code(answer.code, grid + held_out, confine=ctx.confine)
     if run.error:
         out["error"] = run.error
         return out
@@ -99,12 +102,10 @@ def score_strings(entry: SuiteEntry, answer: Answer, ctx: ScoringContext) -> dic
         out["description_mc"] = multiple_choice_accuracy(ctx.judge, entry.category, answer.description,
                                                          entry.unit_tests)
     else:  # a directory of scripts without unit tests: the reference script itself is the oracle
-        inputs = [str(x) for x in entry.held_out_inputs]
+        inputs = [str(x) for x in entry.held_out_inputs] or held_out_strings(ctx.seed, entry.key)
         expected = ctx.serve(inputs)
-    if not inputs:
-        raise RuntimeError(f"{entry.key}: no unit tests and no held-out inputs to score code on")
     if answer.code:
-        run = run_code(answer.code, inputs)
+        run = run_code(answer.code, inputs, confine=ctx.confine)
         out["error"] = run.first_error()
         if not run.error:
             out["code_exact"] = sum(o == e for o, e in zip(run.outputs, expected)) / len(inputs)

@@ -1,21 +1,31 @@
 """Where the functions under study come from, and how each is served as a sealed black box.
 
 `--suite` accepts an aia suite directory, `default` (FIND's composition, built once and cached),
-or `find:DIR` for a directory in the official FIND release layout (scripts only: each is run as
-FIND runs it, `python SCRIPT args...`, and never imported, since its code is not ours).
+or `find:DIR` for a directory in the official FIND release layout. Those scripts are foreign code:
+each function gets a worker of its own, confined to that function's files by the operating system
+(`find_functions.jail`), which loads the script once and calls its `function` directly
+(`mode="loaded"`). `mode="process"` runs the script as FIND runs it instead, `python SCRIPT
+args...`, one confined process per batch: slower, for scripts that only work as programs, and it
+cannot carry control characters in string inputs. `confined=False` is the user's explicit opt-out
+where bubblewrap is unavailable.
 """
 
 from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Literal
 
-from find_functions.blackbox import BlackBoxWorker, ScriptBlackBox
+from find_functions.blackbox import BlackBoxWorker, ScriptBlackBox, SealedFunction
 from find_functions.build import default_suite
+from find_functions.jail import function_jail
 from find_functions.layout import Suite, SuiteEntry, load_suite
 
 FIND_PREFIX = "find:"
+
+#: How a foreign script is served: loaded once into its own confined worker, or one process per batch.
+ServeMode = Literal["loaded", "process"]
+SERVE_MODES: tuple[ServeMode, ...] = ("loaded", "process")
 
 
 def open_suite(spec: str) -> Suite:
@@ -30,20 +40,58 @@ def open_suite(spec: str) -> Suite:
 _WORKER: BlackBoxWorker | None = None
 
 
-def _worker() -> BlackBoxWorker:
-    """One worker process per scoring/investigating process, reused across functions, so heavy
-    imports (torch, the embedding model) are paid once."""
+def _worker(load_timeout: float) -> BlackBoxWorker:
+    """One worker process per scoring/investigating process, reused across aia's own functions, so
+    heavy imports (torch, the embedding model) are paid once."""
     global _WORKER
     if _WORKER is None:
         _WORKER = BlackBoxWorker()
         _WORKER.start()
+    _WORKER.load_timeout = load_timeout
     return _WORKER
 
 
+_IDLE_FOREIGN: tuple[tuple[Path, bool], BlackBoxWorker] | None = None
+
+
 @contextmanager
-def serve(entry: SuiteEntry) -> Iterator:
-    """A fresh black box for `entry`: a `SealedFunction` (calls counted from zero)."""
-    if entry.trusted_script:
-        yield _worker().load(entry.script_path, entry.input_type)
+def _foreign_worker(entry: SuiteEntry, confined: bool, load_timeout: float) -> Iterator[BlackBoxWorker]:
+    """A worker for `entry`'s foreign script alone, confined to that function's files.
+
+    When the block ends the worker is kept, idle, until another function is served: a function's
+    scoring right after its investigation then reuses it (one start per function, not two), and
+    no script's import-time code or state ever meets another function's.
+    """
+    global _IDLE_FOREIGN
+    key = (entry.script_path.resolve(), confined)
+    idle, _IDLE_FOREIGN = _IDLE_FOREIGN, None
+    if idle is not None and idle[0] == key:
+        worker = idle[1]
     else:
-        yield ScriptBlackBox(entry.script_path, entry.input_type)
+        if idle is not None:
+            idle[1].close()
+        worker = BlackBoxWorker(jail=function_jail(entry.script_path) if confined else None)
+    worker.load_timeout = load_timeout
+    try:
+        yield worker
+    finally:
+        if _IDLE_FOREIGN is not None:  # a block nested in this one left its worker
+            _IDLE_FOREIGN[1].close()
+        _IDLE_FOREIGN = (key, worker)
+
+
+@contextmanager
+def serve(entry: SuiteEntry, *, mode: ServeMode = "loaded", confined: bool = True,
+          load_timeout: float = 120.0) -> Iterator[SealedFunction | ScriptBlackBox]:
+    """A fresh black box for `entry` (calls counted from zero, the script loaded afresh); `mode`
+    and `confined` apply to foreign scripts only (aia's own are served by the shared worker).
+    A script whose import takes longer than `load_timeout` seconds is a BlackBoxError."""
+    if mode not in SERVE_MODES:
+        raise ValueError(f"serve mode must be one of {SERVE_MODES}, got {mode!r}")
+    if entry.trusted_script:
+        yield _worker(load_timeout).load(entry.script_path, entry.input_type)
+    elif mode == "process":
+        yield ScriptBlackBox(entry.script_path, entry.input_type, confined=confined)
+    else:
+        with _foreign_worker(entry, confined, load_timeout) as worker:
+            yield worker.load(entry.script_path, entry.input_type)

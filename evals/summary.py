@@ -2,7 +2,9 @@
 
 The strict score is the headline for numeric functions; FIND's own protocol is shown beside it.
 Multiple-choice categories show the judge's ceiling (ground-truth descriptions) and floor (empty
-descriptions), so a score can be read against what the judge itself can tell apart.
+descriptions), so a score can be read against what the judge itself can tell apart, and how many
+items the judge could not judge (left out of the accuracies); the judge is named under the table.
+A function scored None (its judge judged none of its items) is left out of the mean score.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ def _group(rows: list[dict[str, Any]]) -> dict[str, Any]:
             out[key] = _mean(s.get(key) for s in scores)
     if any("tabulated" in s for s in scores):
         out["tabulated"] = sum(1 for s in scores if s.get("tabulated"))
+    if any("unjudged" in s for s in scores):
+        out["unjudged"] = sum(s.get("unjudged") or 0 for s in scores)
     return out
 
 
@@ -55,7 +59,7 @@ def summarize(rows: list[dict[str, Any]], meta: dict[str, Any]) -> dict[str, Any
                            for v in sorted({r.get("variant", "?") for r in in_cat})}}
     return {
         "backend": meta.get("backend"), "suite": meta.get("suite"), "seed": meta.get("seed"),
-        "judge": meta.get("judge"), "versions": meta.get("versions"),
+        "judge": meta.get("judge"), "isolation": meta.get("isolation"), "versions": meta.get("versions"),
         "overall": _group(rows), "categories": categories,
     }
 
@@ -83,7 +87,7 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     groups = [g for c in summary["categories"].values() for g in [c, *c["by_variant"].values()]]
     optional = {  # columns shown only when some row has a value
         "find": "find", "description_mc": "descr. MC", "judge_ceiling": "judge ceil/floor",
-        "tabulated": "tabulated", "input_tokens": "tokens", "cost_usd": "cost $",
+        "unjudged": "unjudged", "tabulated": "tabulated", "input_tokens": "tokens", "cost_usd": "cost $",
     }
     shown = [k for k in optional if any(g.get(k) for g in groups)]
     table = Table(title=f"aia bench · backend {summary['backend']}")
@@ -94,14 +98,18 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
             cells = {
                 "find": _fmt(g.get("find")), "description_mc": _fmt(g.get("description_mc")),
                 "judge_ceiling": f"{_fmt(g.get('judge_ceiling'))}/{_fmt(g.get('judge_floor'))}",
-                "tabulated": _fmt(g.get("tabulated")), "input_tokens": str(g["input_tokens"] + g["output_tokens"]),
-                "cost_usd": _fmt(g["cost_usd"]),
+                "unjudged": _fmt(g.get("unjudged")), "tabulated": _fmt(g.get("tabulated")),
+                "input_tokens": str(g["input_tokens"] + g["output_tokens"]), "cost_usd": _fmt(g["cost_usd"]),
             }
             table.add_row(category if i == 0 else "", variant, str(g["n"]), _fmt(g["score"]),
                           *[cells[k] for k in shown], _calls(g["median_black_box_calls"]), str(g["errors"]),
                           style="bold" if i == 0 else None)
         table.add_section()
     console.print(table)
+    console.print(f"judge: {summary.get('judge')}", highlight=False)
+    if summary.get("isolation"):
+        console.print(f"isolation: {summary['isolation']}", highlight=False, style="bold red" if str(
+            summary["isolation"]).startswith("none: --unconfined") else None)
     console.print("score = strict score for numeric (held-out points, noise-free reference, tables get 0), "
                   "code exact match for strings, multiple-choice accuracy for entities and relations; "
                   "find = FIND's own numeric protocol.")

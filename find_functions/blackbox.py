@@ -2,14 +2,19 @@
 
 A function under study must answer inputs and nothing else. Two ways to serve one:
 
-- `BlackBoxWorker.load(script, input_type) -> SealedFunction`: aia's own scripts are imported by a
-  long-lived worker subprocess (`find_functions.worker`) and called in batches over pipes; one
-  worker serves many functions in sequence, so heavy imports are paid once per worker. The worker
-  restarts itself when it dies or hangs.
-- `ScriptBlackBox(script, input_type)`: foreign scripts (an official FIND release, whose code we
-  cannot import safely) are run as FIND runs them, `python SCRIPT arg1 arg2 ...`, one process per
-  batch (the path reaches the new interpreter over stdin, not on its command line), and the
-  printed `Function input - output pairs:` line is parsed back.
+- `BlackBoxWorker.load(script, input_type) -> SealedFunction`: a long-lived worker subprocess
+  (`find_functions.worker`) imports the script and answers batched calls over pipes. For aia's own
+  scripts one worker serves many functions in sequence, so heavy imports are paid once per worker.
+  Given a `jail`, the worker runs confined by `tools.isolation` (`python -I worker.py`, seeing only
+  what the jail binds): that is how a foreign script (an official FIND release) is loaded once and
+  called directly, one confined worker per function (`find_functions.jail`), so that neither its
+  import-time code nor its state reaches the next function. The worker restarts itself when it
+  dies or hangs.
+- `ScriptBlackBox(script, input_type)`: a foreign script run as FIND runs it, `python SCRIPT arg1
+  arg2 ...`, one confined process per batch (the path reaches the new interpreter over stdin, not
+  on its command line), and the printed `Function input - output pairs:` line is parsed back; for
+  scripts that only work that way. A string the command line cannot carry (control characters,
+  NUL, invalid UTF-8, too long) answers None with its own error, and the rest of the batch runs.
 
 Both are called the same way (`f([x1, x2, ...]) -> [y1, y2, ...]`, None where the function failed)
 and count `calls` (inputs evaluated) and `errors` (what went wrong, one line per incident). Neither
@@ -22,6 +27,7 @@ script file, whose name reveals the variant (e.g. `noised_function_code.py`).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -29,17 +35,23 @@ import numbers
 import os
 import queue
 import re
-import signal
 import subprocess
 import sys
 import threading
+import unicodedata
 import weakref
 from collections import deque
 from collections.abc import Iterable, Mapping
+from dataclasses import replace
 from itertools import count
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
+from tools import isolation
+from tools.isolation import Jail, Limits
+
+from . import worker as worker_module
+from .jail import function_jail
 from .script import InputType
 from .worker import INPUT_TYPES, decode_value, encode_value
 
@@ -48,6 +60,10 @@ logger = logging.getLogger(__name__)
 #: The package root, put on the worker's PYTHONPATH so `python -m find_functions.worker` resolves
 #: to this checkout whatever the caller's working directory.
 _PACKAGE_ROOT = Path(__file__).resolve().parent.parent
+
+#: Where a confined worker finds `find_functions/worker.py`: it imports only the standard library,
+#: so it runs as a plain script (`python -I WORKER_INSIDE`) with this project's packages masked.
+WORKER_INSIDE = f"{isolation.INSIDE_ROOT}/worker.py"
 
 #: FIND's output line (see find_functions.script).
 PAIRS_PREFIX = "Function input - output pairs: "
@@ -64,12 +80,12 @@ class BlackBoxError(RuntimeError):
 # Input validation (shared by both kinds of black box)
 # --------------------------------------------------------------------------------------------
 
-def validate_inputs(inputs: Any, input_type: InputType, max_batch: int, *, for_argv: bool = False) -> list[Any]:
+def validate_inputs(inputs: Any, input_type: InputType, max_batch: int) -> list[Any]:
     """Check a batch before it is sent anywhere; return it as a list of floats or strings.
 
     Numbers must be real and not NaN (inf is allowed: FIND scripts accept `float('inf')`); bools
     are rejected because `True` is almost always a mistake for a numeric input. Strings must be
-    `str`; for command-line serving they must also survive argv (no NUL, valid UTF-8, < 100 kB).
+    `str`. A wrong batch raises: it is the caller's mistake, not the function's behaviour.
     """
     if isinstance(inputs, (str, bytes, Mapping)) or not isinstance(inputs, Iterable):
         raise TypeError(
@@ -92,21 +108,34 @@ def validate_inputs(inputs: Any, input_type: InputType, max_batch: int, *, for_a
         for i, v in enumerate(values):
             if not isinstance(v, str):
                 raise TypeError(f"input {i} is {v!r} ({type(v).__name__}); this function takes strings")
-            if for_argv:
-                _check_argv_string(i, v)
         return values
     raise ValueError(f"input_type must be one of {INPUT_TYPES}, got {input_type!r}")
 
 
-def _check_argv_string(i: int, v: str) -> None:
-    if "\0" in v:
-        raise ValueError(f"input {i} contains a NUL character, which a command line cannot carry")
+_CONTROL_NAMES = {"\n": "a newline", "\r": "a carriage return", "\t": "a tab", "\0": "a NUL character"}
+
+
+def argv_problem(i: int, v: str) -> str | None:
+    """Why string input `i` cannot travel as FIND's command-line serving carries inputs, or None.
+
+    FIND's interpreter writes its calls on one command line, and its scripts print their pairs on
+    one output line, so a control character (newline, carriage return, tab, NUL, ...: Unicode
+    category Cc) has no faithful way there and back; NUL cannot be an argument at all, and Linux
+    refuses an argument over 128 KiB.
+    """
+    where = "which FIND's command-line serving cannot carry; its output is None"
+    for ch in v:
+        if unicodedata.category(ch) == "Cc":
+            name = _CONTROL_NAMES.get(ch, f"the control character U+{ord(ch):04X}")
+            return f"input {i} contains {name}, {where}"
     try:
         size = len(v.encode("utf-8"))
     except UnicodeEncodeError as e:
-        raise ValueError(f"input {i} is not valid UTF-8 text ({e.reason})") from None
+        return f"input {i} is not valid UTF-8 text ({e.reason}), {where}"
     if size > _MAX_ARG_BYTES:
-        raise ValueError(f"input {i} is {size} bytes long; the limit is {_MAX_ARG_BYTES}")
+        return (f"input {i} is {size} bytes long; FIND's command-line serving carries at most "
+                f"{_MAX_ARG_BYTES} bytes per input; its output is None")
+    return None
 
 
 def _failure_summary(failed: list[list[Any]], n: int) -> str:
@@ -130,50 +159,34 @@ class _LoadFailed(Exception):
     pass
 
 
-def _kill_group(proc: subprocess.Popen) -> None:
-    """Kill a process and anything it spawned (it leads its own session)."""
-    if proc.poll() is not None:
-        return
-    try:
-        os.killpg(proc.pid, signal.SIGKILL)
-    except (ProcessLookupError, PermissionError):
-        proc.kill()
-    try:
-        proc.wait(timeout=5)
-    except subprocess.TimeoutExpired:
-        logger.warning("worker pid %d did not exit after SIGKILL", proc.pid)
-
-
 class _Process:
     """One live worker subprocess: its pipes, a thread reading replies, a thread draining stderr.
 
+    The pipes carry bytes, decoded here as UTF-8 (a script's stderr in any other encoding must not
+    kill the draining thread, or a full stderr pipe would block the worker). `kill` is the
+    teardown that fits how it was started (a process group, or a sandbox and its cgroup).
     (Reading replies in the calling thread with `select` was measured: about twice as slow per
     round trip as handing lines over from a reader thread on these machines.)
     """
 
-    def __init__(self, python: str, env: Mapping[str, str]) -> None:
-        self.popen = subprocess.Popen(
-            [python, "-m", "find_functions.worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=dict(env), text=True, encoding="utf-8", errors="replace",
-            start_new_session=True,
-        )
+    def __init__(self, popen: subprocess.Popen, kill: Callable[[], None]) -> None:
+        self.popen = popen
         self.replies: queue.Queue[str | None] = queue.Queue()
         self.stderr_tail: deque[str] = deque(maxlen=30)
         threading.Thread(target=self._read_replies, daemon=True).start()
         threading.Thread(target=self._drain_stderr, daemon=True).start()
-        self._finalizer = weakref.finalize(self, _kill_group, self.popen)
+        self._finalizer = weakref.finalize(self, kill)
 
     def _read_replies(self) -> None:
         assert self.popen.stdout is not None
         for line in self.popen.stdout:
-            self.replies.put(line)
+            self.replies.put(line.decode("utf-8", "replace"))
         self.replies.put(None)
 
     def _drain_stderr(self) -> None:
         assert self.popen.stderr is not None
         for line in self.popen.stderr:
-            self.stderr_tail.append(line.rstrip("\n"))
+            self.stderr_tail.append(line.decode("utf-8", "replace").rstrip("\n"))
 
     @property
     def pid(self) -> int:
@@ -186,7 +199,7 @@ class _Process:
         """Send one request and wait for its reply; `_Timeout` or `_Died` when none comes."""
         assert self.popen.stdin is not None
         try:
-            self.popen.stdin.write(json.dumps(message, allow_nan=False) + "\n")
+            self.popen.stdin.write((json.dumps(message, allow_nan=False) + "\n").encode("utf-8"))
             self.popen.stdin.flush()
         except (BrokenPipeError, OSError) as e:
             raise _Died(f"could not write to the worker ({e})") from None
@@ -208,6 +221,10 @@ class _Process:
             raise _Died(f"the worker sent an unexpected reply: {line[:200]!r}")
         return reply
 
+    def kill(self) -> None:
+        """Kill the worker and everything it started (once; later calls do nothing)."""
+        self._finalizer()
+
     def close(self, grace: float = 2.0) -> None:
         """Ask the worker to exit (EOF on its stdin), then kill it if it does not."""
         try:
@@ -216,22 +233,28 @@ class _Process:
             self.popen.wait(timeout=grace)
         except (OSError, subprocess.TimeoutExpired):
             pass
-        _kill_group(self.popen)
-        self._finalizer.detach()
+        self.kill()
 
 
 class BlackBoxWorker:
-    """A worker subprocess serving aia's function scripts, one at a time, many in sequence.
+    """A worker subprocess serving function scripts, one at a time, many in sequence.
 
     Use as a context manager (or call `start`/`close`). `load` returns a `SealedFunction`; loading
     another script replaces the one in the worker, and calling an earlier `SealedFunction` loads
     its script back (its state, e.g. a noise generator, starts afresh). A request that gets no
     answer within `timeout` seconds kills the worker; it is restarted and the script reloaded, and
     that batch answers None. Thread-safe: one request at a time.
+
+    Without `jail` the worker is a plain subprocess of this checkout (`python -m
+    find_functions.worker` with `env`): for aia's own scripts. With one, it runs confined under
+    `limits` as `python -I WORKER_INSIDE`, seeing only what the jail binds: for a foreign script,
+    whose jail (`find_functions.jail.function_jail`) binds that one function's files, so such a
+    worker serves that function only.
     """
 
     def __init__(self, *, timeout: float = 10.0, load_timeout: float = 120.0, max_batch: int = 4096,
-                 python: str | None = None, env: Mapping[str, str] | None = None) -> None:
+                 python: str | None = None, env: Mapping[str, str] | None = None,
+                 jail: Jail | None = None, limits: Limits = Limits()) -> None:
         if timeout <= 0 or load_timeout <= 0 or max_batch < 1:
             raise ValueError("timeout and load_timeout must be positive and max_batch at least 1")
         self.timeout = timeout
@@ -242,6 +265,9 @@ class BlackBoxWorker:
         base = dict(os.environ if env is None else env)
         base["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), base.get("PYTHONPATH", "")) if p)
         self._env = base
+        self._jail = None if jail is None else replace(
+            jail, read_only=[*jail.read_only, (Path(worker_module.__file__).resolve(), WORKER_INSIDE)])
+        self._limits = limits
         self._lock = threading.RLock()
         self._process: _Process | None = None
         self._closed = False
@@ -275,7 +301,7 @@ class BlackBoxWorker:
                 raise BlackBoxError("this BlackBoxWorker is closed")
             if self._process is not None and self._process.alive():
                 return
-            self._process = _Process(self._python, self._env)
+            self._process = self._launch()
             self.__loaded = None
             try:
                 self._process.request({"op": "ping"}, self.load_timeout)
@@ -317,10 +343,18 @@ class BlackBoxWorker:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _launch(self) -> _Process:
+        pipes: dict[str, Any] = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        if self._jail is None:
+            popen = subprocess.Popen([self._python, "-m", "find_functions.worker"], env=self._env,
+                                     start_new_session=True, **pipes)
+            return _Process(popen, functools.partial(isolation.kill_group, popen))
+        confined = isolation.spawn([self._python, "-I", WORKER_INSIDE], self._jail, self._limits, **pipes)
+        return _Process(confined.popen, confined.kill)
+
     def _discard_process(self) -> None:
         if self._process is not None:
-            _kill_group(self._process.popen)
-            self._process._finalizer.detach()
+            self._process.kill()
         self._process = None
         self.__loaded = None
 
@@ -549,13 +583,16 @@ _BOOTSTRAP = (
 
 
 class _ScriptRunner:
-    """Runs one script file with arguments; the only holder of its path."""
+    """Runs one script file with arguments, confined to its jail; the only holder of its path."""
 
-    def __init__(self, script: Path, python: str, timeout: float, env: Mapping[str, str] | None) -> None:
+    def __init__(self, script: Path, python: str, timeout: float, env: Mapping[str, str] | None,
+                 confined: bool, limits: Limits) -> None:
         self.__script = script
         self._python = python
         self._timeout = timeout
-        self._env = None if env is None else dict(env)
+        self._env = dict(os.environ if env is None else env)
+        self._jail = function_jail(script) if confined else None
+        self._limits = limits
 
     def __repr__(self) -> str:
         return "<script runner>"
@@ -573,29 +610,36 @@ class _ScriptRunner:
         Equivalent to `python SCRIPT args...` (the script runs as `__main__` with its own
         `__file__`, `sys.argv[0]` and `sys.path[0]`), except that the path travels over stdin to a
         tiny bootstrap instead of sitting on the command line, where any process could read it
-        (the script's name alone reveals a numeric function's variant). The run has its own session
-        so that a timeout kills it together with anything it spawned.
+        (the script's name alone reveals a numeric function's variant). The run is confined to the
+        function's jail (unless the caller opted out) and has its own session, so that a timeout
+        kills it together with anything it spawned.
         """
-        proc = subprocess.Popen(
-            [self._python, "-c", _BOOTSTRAP, *args], env=self._env,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, encoding="utf-8", errors="replace", start_new_session=True,
-        )
+        argv = [self._python, "-c", _BOOTSTRAP, *args]
+        pipes: dict[str, Any] = {"stdin": subprocess.PIPE, "stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        if self._jail is not None:
+            proc = isolation.spawn(argv, self._jail, self._limits, **pipes)
+        else:
+            proc = isolation.spawn_unconfined(argv, self._limits, cwd=os.getcwd(), env=self._env, **pipes)
         try:
-            out, err = proc.communicate(str(self.__script) + "\n", timeout=self._timeout)
+            out, err = proc.popen.communicate((str(self.__script) + "\n").encode("utf-8"), timeout=self._timeout)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.communicate()
+            proc.kill()
+            proc.popen.communicate()  # closes the pipes
             return None, None, ""
-        return out, proc.returncode, err[-2000:]
+        finally:
+            proc.kill()  # after a normal exit: only reaps it and drops its cgroup
+        return out.decode("utf-8", "replace"), proc.returncode, err[-2000:].decode("utf-8", "replace")
 
 
 class ScriptBlackBox(_Counted):
     """A FIND script served as FIND serves it: `python SCRIPT arg1 arg2 ...` per batch.
 
-    Slow (one Python start and the script's imports per batch) but needs no trust in the script's
-    module-level code beyond running it. Long batches are split into chunks of at most `max_args`
-    arguments. A run that crashes without printing its pairs line is split in halves and retried
+    Slow (one confined Python start and the script's imports per batch): the way for scripts that
+    only work run as a program. Each run sees only the script's own files (`function_jail`), never
+    the ground truth beside them; `confined=False` is the user's explicit opt-out (no namespaces,
+    the same limits). Long batches are split into chunks of at most `max_args` arguments. A string
+    input that a command line cannot carry (`argv_problem`) answers None with its own error and the
+    others run. A run that crashes without printing its pairs line is split in halves and retried
     (FIND's string scripts have no per-input `try`, so one bad input kills the whole run), within
     a budget of `max_retries` extra runs per call. A run that hangs past `timeout` seconds is
     killed and its inputs answer None. Output that cannot be parsed answers None. Every such
@@ -605,7 +649,7 @@ class ScriptBlackBox(_Counted):
     def __init__(self, script_path: str | Path, input_type: InputType, *, timeout: float = 30.0,
                  max_args: int = 256, max_batch: int = 4096, max_retries: int = 16,
                  python: str | None = None, env: Mapping[str, str] | None = None,
-                 label: str | None = None) -> None:
+                 label: str | None = None, confined: bool = True, limits: Limits = Limits()) -> None:
         if input_type not in INPUT_TYPES:
             raise ValueError(f"input_type must be one of {INPUT_TYPES}, got {input_type!r}")
         script = Path(script_path).resolve()
@@ -615,7 +659,9 @@ class ScriptBlackBox(_Counted):
             raise ValueError(f"cannot serve a script whose path contains a newline: {script!r}")
         if timeout <= 0 or max_args < 1 or max_batch < 1 or max_retries < 0:
             raise ValueError("timeout must be positive, max_args and max_batch at least 1, max_retries >= 0")
-        self._runner = _ScriptRunner(script, python or sys.executable, timeout, env)
+        if confined:
+            isolation.require()
+        self._runner = _ScriptRunner(script, python or sys.executable, timeout, env, confined, limits)
         self._input_type: InputType = input_type
         self._label = label or script.parent.name
         self._timeout = timeout
@@ -627,16 +673,26 @@ class ScriptBlackBox(_Counted):
 
     def __call__(self, inputs: Sequence[Any]) -> list[Any]:
         """Evaluate a batch: `f([x1, x2])` -> `[y1, y2]`, None where the script failed."""
-        values = validate_inputs(inputs, self._input_type, self._max_batch, for_argv=True)
+        values = validate_inputs(inputs, self._input_type, self._max_batch)
         if not values:
             return []
-        args = [repr(v) for v in values] if self._input_type == "float" else values
+        outputs: list[Any] = [None] * len(values)
+        sent = []
+        for i, v in enumerate(values):
+            problem = argv_problem(i, v) if self._input_type == "str" else None
+            if problem:
+                self._error(problem)
+            else:
+                sent.append(i)
+        args = [repr(values[i]) if self._input_type == "float" else values[i] for i in sent]
         budget = [self._max_retries]
         raw: list[str | None] = []
         for chunk in _chunks(args, self._max_args, 8 * _MAX_ARG_BYTES):
             raw.extend(self._run_chunk(chunk, budget))
+        for i, out in zip(sent, self._convert(raw)):
+            outputs[i] = out
         self._calls += len(values)
-        return self._convert(raw)
+        return outputs
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         raise TypeError("a ScriptBlackBox cannot be pickled; forward calls to it instead")

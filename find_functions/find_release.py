@@ -6,9 +6,10 @@ ROOT/numeric/func_name_dict.json         fNNNNN -> which script serves that nume
 ROOT/<category>/unit_test_data.json      optional: [{name, test_vec, correct_inx (1-based)}]
 ```
 ROOT may also be one category folder itself (`.../strings`). The scripts are foreign code: the
-entries are marked `trusted_script=False`, so they are served by `ScriptBlackBox` (run as FIND
-runs them) and never imported. Nothing here reads ground truth: FIND's descriptions and function
-names (numeric/data.json, strings/test_data.json) are left to the scorer.
+entries are marked `trusted_script=False`, so they never run in aia's own processes; each is served
+by a worker of its own, confined to that function's files (`evals.suites.serve`). Nothing here
+reads ground truth: FIND's descriptions and function names (numeric/data.json,
+strings/test_data.json) are left to the scorer.
 
 One broken function (no script, a bad unit-test record) is reported in `Suite.problems`, one line
 naming the path, and the others still load; only a root that is not a FIND release at all raises.

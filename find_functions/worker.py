@@ -7,9 +7,10 @@ not take the investigation down with it. Why one long-lived worker rather than o
 call (FIND's way): the heavy imports (numpy, torch, MiniLM for entity functions) are then paid once
 per worker, not once per call or per function.
 
-Start it with `python -m find_functions.worker` (the parent is `find_functions.blackbox`). The
-script to serve is named over stdin, never on the command line, where any process could read it
-from /proc/PID/cmdline.
+Start it with `python -m find_functions.worker` (the parent is `find_functions.blackbox`), or, for
+a foreign script, confined by `tools.isolation` as a plain file, `python -I worker.py`, with this
+project's packages out of sight. The script to serve is named over stdin, never on the command
+line, where any process could read it from /proc/PID/cmdline.
 
 Protocol: one JSON object per line, one reply per request, in order.
     {"op": "ping"}                                      -> {"ok": true}
@@ -21,8 +22,8 @@ None, finite floats as numbers, and nan/inf as {"float": "nan" | "inf" | "-inf"}
 Replies go to a private copy of the original stdout; the script's own prints are sent to stderr so
 that they can never corrupt the protocol.
 
-This module imports only the standard library so that the worker starts fast; whatever the served
-scripts import stays cached in the worker for the next script.
+This module imports only the standard library, so that the worker starts fast and runs anywhere an
+interpreter does; whatever the served scripts import stays cached in the worker for the next script.
 """
 
 from __future__ import annotations

@@ -28,3 +28,39 @@ class CrashingBackend:
 
     def investigate(self, task: Task, log_dir: Path | None = None) -> Investigation:
         raise RuntimeError("backend exploded")
+
+
+class KillsItsWorkerBackend(SlowLinearBackend):
+    """Kills its own process (SIGKILL, as the OS's out-of-memory killer would) on numeric/f00001."""
+
+    name = "kills-its-worker"
+
+    def investigate(self, task: Task, log_dir: Path | None = None) -> Investigation:
+        if task.id == "numeric/f00001":
+            os.kill(os.getpid(), 9)
+        return super().investigate(task, log_dir)
+
+
+class KillsTheRunBackend(SlowLinearBackend):
+    """Kills the `aia bench` process itself (its worker's parent) on numeric/f00001, as a hostile
+    investigation without an OS sandbox once did."""
+
+    name = "kills-the-run"
+
+    def investigate(self, task: Task, log_dir: Path | None = None) -> Investigation:
+        if task.id == "numeric/f00001":
+            os.kill(os.getppid(), 9)
+            time.sleep(30)  # the worker itself dies with its pool's parent
+        return super().investigate(task, log_dir)
+
+
+class ProbeThenGuessBackend:
+    """Calls the black box once, then answers a constant function with a free-text description
+    (which the offline string judge cannot execute)."""
+
+    name = "probe-then-guess"
+
+    def investigate(self, task: Task, log_dir: Path | None = None) -> Investigation:
+        task.black_box([0.0, 1.0] if task.kind == "numeric" else ["abc", "dog"])
+        return Investigation(answer=Answer(description="It turns the characters around, roughly speaking",
+                                           code="def function(x):\n    return x"), rounds=1)

@@ -141,3 +141,29 @@ def test_kind_filtering():
 def test_run_python_without_a_sandbox_is_an_error():
     out = run(ctx(), "run_python", code="print(1)")
     assert out.is_error and "not available" in out.text
+
+
+class _NoisyTransport(CountingBox):
+    """A served function whose transport drops inputs it cannot carry and says why in `errors`."""
+
+    def __init__(self) -> None:
+        super().__init__(lambda x: x.upper())
+        self.errors: list[str] = []
+
+    def __call__(self, inputs):
+        outputs = []
+        for i, x in enumerate(inputs):
+            if "\n" in x:
+                self.errors.append(f"f00001: input {i} contains a newline, which the serving cannot carry; its output is None")
+                outputs.append(None)
+            else:
+                outputs.append(super().__call__([x])[0])
+        return outputs
+
+
+def test_call_function_shows_why_the_serving_answered_none():
+    c = ToolContext(Task(id="t", kind="strings", black_box=_NoisyTransport()))
+    text = run(c, "call_function", inputs=["ab", "a\nb"]).text
+    assert text.splitlines()[:2] == ["f('ab') = 'AB'", "f('a\\nb') = None"]
+    assert text.splitlines()[2] == "[note: f00001: input 1 contains a newline, which the serving cannot carry; its output is None]"
+    assert "[note" not in run(c, "call_function", inputs=["cd"]).text  # only this call's incidents

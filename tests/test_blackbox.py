@@ -20,6 +20,10 @@ from find_functions.blackbox import (
     parse_pairs,
 )
 from find_functions.script import render_script
+from tools import isolation
+
+#: ScriptBlackBox runs scripts confined by bubblewrap.
+needs_bwrap = pytest.mark.skipif(not isolation.probe().available, reason=f"no OS sandbox: {isolation.probe().problem}")
 
 NUMERIC_BODY = '''
 import math, os, time
@@ -264,12 +268,14 @@ def test_sealed_function_exposes_no_path_or_source(numeric_script: Path) -> None
             assert str(numeric_script.parent) not in cmdline
 
 
+@needs_bwrap
 def test_script_black_box_exposes_no_path_or_source(numeric_script: Path) -> None:
     box = ScriptBlackBox(numeric_script, "float", timeout=5.0)
     assert box([4.0, -1.0]) == [2.0, None]
     _assert_sealed(box, numeric_script)
 
 
+@needs_bwrap
 def test_script_black_box_parses_tricky_strings(string_script: Path) -> None:
     box = ScriptBlackBox(string_script, "str")
     inputs = ["abc", "a, b", "(x, y)", ") (", "", "  spaced  ", "None", "ü ß", "number", "nothing"]
@@ -279,6 +285,7 @@ def test_script_black_box_parses_tricky_strings(string_script: Path) -> None:
     assert box.calls == len(inputs) and box.errors == []
 
 
+@needs_bwrap
 def test_script_black_box_runs_scripts_as_python_does(tmp_path: Path) -> None:
     fdir = tmp_path / "f00012"
     (fdir / "helper.py").parent.mkdir()
@@ -301,6 +308,7 @@ def test_script_black_box_runs_scripts_as_python_does(tmp_path: Path) -> None:
     assert box([2.0, 0.0]) == [6.5, 0.0]  # weights found via __file__; neither path nor name on argv
 
 
+@needs_bwrap
 def test_script_black_box_chunks_long_batches(tmp_path: Path) -> None:
     box = ScriptBlackBox(_script(tmp_path, "f00006", "def function(x):\n    return 2 * x\n", "float"),
                          "float", max_args=40)
@@ -309,6 +317,7 @@ def test_script_black_box_chunks_long_batches(tmp_path: Path) -> None:
     assert box.calls == 100
 
 
+@needs_bwrap
 def test_script_black_box_isolates_inputs_that_crash_the_script(tmp_path: Path) -> None:
     # FIND's string scripts have no per-input try: one bad input kills the whole run.
     script = tmp_path / "f00007" / "function_code.py"
@@ -332,6 +341,7 @@ def test_script_black_box_isolates_inputs_that_crash_the_script(tmp_path: Path) 
     assert "exited with code 1 on 2 inputs" in frugal.errors[0]
 
 
+@needs_bwrap
 def test_script_black_box_garbage_and_hangs(tmp_path: Path) -> None:
     garbage = tmp_path / "f00008" / "function_code.py"
     garbage.parent.mkdir()
@@ -353,12 +363,30 @@ def test_script_black_box_garbage_and_hangs(tmp_path: Path) -> None:
     assert box(["c"]) == [None] and box.calls == 3  # the run goes on
 
 
-def test_script_black_box_validates_argv_inputs(string_script: Path) -> None:
+@needs_bwrap
+def test_script_black_box_answers_what_argv_can_carry_and_names_the_rest(string_script: Path) -> None:
     box = ScriptBlackBox(string_script, "str")
-    with pytest.raises(ValueError, match="NUL"):
-        box(["a\0b"])
-    with pytest.raises(ValueError, match="UTF-8"):
-        box(["\ud800"])
+    inputs = ["ab", "a\nb", "c\rd", "tab\there", "nul\0", "esc\x1b", "\ud800", "x" * 100_001, "ü ß", ""]
+    out = box(inputs)
+    assert out == ["(ba, x) y", None, None, None, None, None, None, None, "(ß ü, x) y", "(, x) y"]
+    assert box.calls == len(inputs)
+    assert box.errors == [
+        "f00002: input 1 contains a newline, which FIND's command-line serving cannot carry; its output is None",
+        "f00002: input 2 contains a carriage return, which FIND's command-line serving cannot carry; "
+        "its output is None",
+        "f00002: input 3 contains a tab, which FIND's command-line serving cannot carry; its output is None",
+        "f00002: input 4 contains a NUL character, which FIND's command-line serving cannot carry; "
+        "its output is None",
+        "f00002: input 5 contains the control character U+001B, which FIND's command-line serving cannot "
+        "carry; its output is None",
+        "f00002: input 6 is not valid UTF-8 text (surrogates not allowed), which FIND's command-line "
+        "serving cannot carry; its output is None",
+        "f00002: input 7 is 100001 bytes long; FIND's command-line serving carries at most 100000 bytes "
+        "per input; its output is None",
+    ]
+    assert box(["\n"]) == [None] and len(box.errors) == 8  # nothing to run: no process, one error
+    with pytest.raises(TypeError, match="takes strings"):
+        box(["a", 3])
     with pytest.raises(FileNotFoundError):
         ScriptBlackBox(string_script.parent / "missing.py", "str")
 

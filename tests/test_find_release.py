@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from find_functions.blackbox import ScriptBlackBox
+from evals.suites import SERVE_MODES, serve
 from find_functions.find_release import find_unit_tests, load_find_suite
 from find_functions.layout import SuiteError
 from find_functions.spec import CATEGORIES
+from tools import isolation
 
 SHARED_FIND = Path(__file__).resolve().parents[1].parent / "shared" / "find"
 
@@ -102,15 +103,16 @@ def test_loads_a_release_directory(release: Path) -> None:
     assert suite.manifest["counts"] == {"numeric": 2, "strings": 2}
 
 
-def test_loaded_scripts_serve_as_find_does(release: Path) -> None:
+@pytest.mark.skipif(not isolation.probe().available, reason=f"no OS sandbox: {isolation.probe().problem}")
+@pytest.mark.parametrize("mode", SERVE_MODES)
+def test_loaded_scripts_serve_as_find_does(release: Path, mode: str) -> None:
     entries = {e.key: e for e in load_find_suite(release).entries}
-    noised = ScriptBlackBox(entries["numeric/f00000"].script_path, "float")
-    assert noised([-3.0, 2.5]) == [1006.0, 1005.0]
-    relu = ScriptBlackBox(entries["numeric/f00001"].script_path, "float")
-    assert relu([-1.0, 4.0]) == [0.0, 4.0]
-    upper = ScriptBlackBox(entries["strings/f00001"].script_path, "str")
-    assert upper(["a b", "(x)"]) == ["A B, (done)", "(X), (done)"]
-    assert noised.errors == relu.errors == upper.errors == []
+    with serve(entries["numeric/f00000"], mode=mode) as noised, serve(entries["numeric/f00001"], mode=mode) as relu, \
+            serve(entries["strings/f00001"], mode=mode) as upper:  # type: ignore[arg-type]
+        assert noised([-3.0, 2.5]) == [1006.0, 1005.0]
+        assert relu([-1.0, 4.0]) == [0.0, 4.0]
+        assert upper(["a b", "(x)"]) == ["A B, (done)", "(X), (done)"]
+        assert noised.errors == relu.errors == upper.errors == []
 
 
 def test_root_may_be_one_category_folder(release: Path) -> None:

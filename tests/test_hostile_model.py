@@ -636,14 +636,16 @@ def test_answer_code_at_scoring_cannot_write_host_sysctls() -> None:
 def test_memory_is_capped_for_the_whole_sandbox() -> None:
     """Was a hole (host memory DoS): memory_mb caps each process's address space, not the sandbox: with processes=16,
     16 x 2 GiB = 32 GiB (this VM has 23 GiB, no swap). Repro with memory_mb=400: three forked children each hold
-    250 MiB at once"""
+    250 MiB at once. Now at most two of them can hold it at the same time: the third is refused or killed."""
     from agent.sandbox import Sandbox, SandboxLimits
 
     with Sandbox({"f": lambda xs: xs}, SandboxLimits(memory_mb=400, total_memory_mb=600)) as sandbox:
         sandbox.run(DISARM)
         out = sandbox.run('''
-import os, time
-r, w = os.pipe()
+import os, select
+done_r, done_w = os.pipe()  # a child says it holds its 250 MiB
+go_r, go_w = os.pipe()  # ... and keeps holding them until all three do (or 4 s pass)
+kept_r, kept_w = os.pipe()  # a child that got through the whole time holding them
 kids = []
 for _ in range(3):
     pid = os.fork()
@@ -651,18 +653,23 @@ for _ in range(3):
         try:
             block = bytearray(250 << 20)
             block[::4096] = b"x" * len(block[::4096])  # touch every page
-            os.write(w, b"+")
-            time.sleep(2)
+            os.write(done_w, b"+")
+            os.read(go_r, 1)
+            os.write(kept_w, b"=")
         except MemoryError:
-            os.write(w, b"-")
+            pass
         os._exit(0)
     kids.append(pid)
+held = 0
+while held < 3 and select.select([done_r], [], [], 4)[0]:
+    held += len(os.read(done_r, 3))
+os.write(go_w, b"xxx")
 for k in kids:
     os.waitpid(k, 0)
-os.close(w)
-print("HELD", os.read(r, 16).count(b"+"))
+os.close(kept_w)
+print("HELD AT ONCE", os.read(kept_r, 16).count(b"="))
 ''')
-    assert "HELD 3" not in out.stdout, out.observation()
+    assert "HELD AT ONCE" in out.stdout and "HELD AT ONCE 3" not in out.stdout, out.observation()
 
 
 def test_the_parent_enforces_image_limits(box) -> None:

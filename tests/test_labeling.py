@@ -8,12 +8,15 @@ and swapping 'river' out of its exemplars must silence it.
 """
 from __future__ import annotations
 
+import io
 import json
+import os
 import random
 import sys
 from pathlib import Path
 
 import pytest
+from rich.console import Console
 
 from agent.builtin.findings import Notebook
 from agent.labeling import (
@@ -202,7 +205,7 @@ def test_planted_neuron_is_labeled_and_run_resumes(tmp_path: Path) -> None:
     with pytest.raises(RunError, match="other settings"):
         run_labeling(model, f"layer.0.mlp.neuron.{NEURON}", "builtin", out, **{**kw, "k": 10})
 
-    # Two worker processes (the model inherited by fork) give the same rows, in any order.
+    # Two spawned worker processes (the model sent by value) give the same rows, in any order.
     par = tmp_path / "parallel"
     run_labeling(model, f"layer.0.mlp.neuron.{NEURON}:{NEURON + 2}", "builtin", par, workers=2, **kw)
     strip = lambda r: {k: v for k, v in r.items() if k != "seconds"}  # noqa: E731
@@ -225,14 +228,38 @@ def test_failed_unit_is_recorded_and_retried_on_resume(tmp_path: Path, monkeypat
 
     monkeypatch.setattr(labeling, "investigate_unit", flaky)
     out = tmp_path / "run"
-    summary = run_labeling(model, f"layer.0.mlp.neuron.{NEURON}:{NEURON + 2}", "builtin", out, **kw)
+    log = io.StringIO()  # not a terminal: one plain line per unit instead of a bar
+    summary = run_labeling(model, f"layer.0.mlp.neuron.{NEURON}:{NEURON + 2}", "builtin", out,
+                           console=Console(file=log, width=200), **kw)
     assert summary["errors"] == 1 and summary["scores"]["simulation"]["n"] == 1
+    lines = [line for line in log.getvalue().splitlines() if line.startswith("layer.0.")]
+    assert lines[0].startswith(f"layer.0.mlp.neuron.{NEURON}: failed: RuntimeError: boom (1/2 done, ")
+    assert lines[1].startswith(f"layer.0.mlp.neuron.{NEURON + 1}: '") and "(2/2 done, " in lines[1]
     failed = _rows(out)[0]
     assert failed["error"] == "RuntimeError: boom" and failed["scores"]["simulation"] is None
     monkeypatch.setattr(labeling, "investigate_unit", real)
     summary = run_labeling(model, f"layer.0.mlp.neuron.{NEURON}:{NEURON + 2}", "builtin", out, **kw)
     assert summary["errors"] == 0 and summary["units"] == 2
     assert [r["unit"] for r in _rows(out)] == [f"layer.0.mlp.neuron.{i}" for i in (NEURON, NEURON + 1, NEURON)]
+
+
+def test_a_unit_whose_worker_crashed_is_final_and_a_locked_run_is_refused(tmp_path: Path) -> None:
+    """A unit that killed its worker is not labeled again on resume (it would kill it again)."""
+    from evals.run_dir import RunDirectory
+
+    model = planted_model()
+    kw = {"k": 8, "corpus": str(_corpus(tmp_path / "corpus.txt")), "max_windows": None, "n_random": 4,
+          "cache_root": tmp_path / "cache"}
+    out = tmp_path / "run"
+    with RunDirectory(out, "config.json", "labels.jsonl"):
+        with pytest.raises(RunError, match=rf"in use by another process \(pid {os.getpid()}\)"):
+            run_labeling(model, f"layer.0.mlp.neuron.{NEURON}", "builtin", out, **kw)
+    run_labeling(model, f"layer.0.mlp.neuron.{NEURON}", "builtin", out, **kw)
+    [row] = _rows(out)
+    crashed = row | {"label": "", "error": "crashed: ...", "error_kind": "crashed"}
+    (out / "labels.jsonl").write_text(json.dumps(crashed) + "\n")
+    summary = run_labeling(model, f"layer.0.mlp.neuron.{NEURON}", "builtin", out, **kw)
+    assert _rows(out) == [crashed] and summary["errors"] == 1
 
 
 def test_causal_experiments_on_planted_neuron() -> None:

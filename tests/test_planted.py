@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import ClassVar
 
@@ -266,6 +267,17 @@ def test_summary_places_accuracy_between_chance_and_ceiling() -> None:
     assert s["two_concepts"] == {"units": 1, "mc_accuracy": 0.5, "ceiling": 0.8}
     assert summarize([row(["a"], 0.3, 0.3, 0.3)])["normalized"] is None
     assert summarize([]) == {"units": 0}
+    # an LLM judge that judged none of a unit's items: that unit is left out of the means
+    unjudged = summarize([*rows, row(["a"], None, None, None)])
+    assert unjudged["mc_accuracy"] == 0.75 and unjudged["one_concept"]["mc_accuracy"] == 1.0
+
+
+def test_a_planted_check_refuses_a_directory_in_use_before_planting(tmp_path: Path) -> None:
+    from evals.run_dir import RunDirectory
+
+    with RunDirectory(tmp_path / "run", "check.json", "planted.jsonl"):
+        with pytest.raises(RunError, match=rf"in use by another process \(pid {os.getpid()}\)"):
+            run_planted_check(model="no-such-model", out=tmp_path / "run")
 
 
 def test_plan_planted_rejects_what_it_cannot_plant(base) -> None:

@@ -22,7 +22,8 @@ from evals.report_common import (
     exemplar_views,
     shade_tokens,
 )
-from evals.runner import BenchConfig, read_results, run_bench
+from evals.run_dir import read_results
+from evals.runner import BenchConfig, run_bench
 from find_functions.layout import write_suite
 
 from .conftest import tiny_functions
@@ -165,6 +166,20 @@ def test_rebuild_replaces_and_bad_input_is_refused(run_dir: Path, tmp_path: Path
     (bad / "results.jsonl").write_text(json.dumps({"key": "x", "id": "../../x", "category": "numeric"}) + "\n")
     with pytest.raises(ReportError, match="cannot name a report page"):
         build_report(bad)
+
+
+def test_a_function_with_no_judged_item_has_no_score(run_dir: Path, tmp_path: Path) -> None:
+    """A judge that could read none of a description's items leaves it unscored, not 0, and says so."""
+    unjudged = tmp_path / "unjudged"
+    shutil.copytree(run_dir, unjudged, ignore=shutil.ignore_patterns("report"))
+    rows = read_results(unjudged / "results.jsonl")
+    for row in rows:
+        if row["key"] == "strings/f00000":
+            row |= {"score": None, "scores": row["scores"] | {"score": None, "description_mc": None, "unjudged": 3}}
+    (unjudged / "results.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    index = build_report(unjudged).read_text()
+    assert '<th class="n">unjudged</th>' in index  # shown only where some item went unjudged
+    assert "unit tests the judge could not judge" in _page(unjudged, "strings/f00000")
 
 
 def test_a_run_without_results_yet(run_dir: Path, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import importlib.util
 import json
+import logging
 import os
 import resource
 import shutil
@@ -48,6 +49,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+logger = logging.getLogger(__name__)
 
 #: How to get bubblewrap, for every message that says it is missing.
 INSTALL_HINT = ("install bubblewrap (Debian/Ubuntu: `apt-get install bubblewrap`, Fedora: `dnf install bubblewrap`, "
@@ -444,11 +447,24 @@ class _Cgroup:
         if "" in own and not candidates[0]:  # cgroup v2 only: our own group, if it delegates pids and memory
             candidates = [f"/sys/fs/cgroup{own['']}"]
         found = tuple(c for c in candidates if c and os.path.isdir(c) and os.access(c, os.W_OK))
+        for parent in found:
+            cls._sweep(parent)
         probe_group = cls.make(found, Limits(processes=8, total_memory_bytes=64 << 20))
         if probe_group is None:
             return ()
         probe_group.remove()
         return found
+
+    @staticmethod
+    def _sweep(parent: str) -> None:
+        """Remove the empty groups of aia processes that died without removing theirs (kill -9)."""
+        for name in os.listdir(parent):
+            owner = name.split("-")[1] if name.startswith("aia-") and name.count("-") == 2 else ""
+            if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
+                try:
+                    os.rmdir(os.path.join(parent, name))
+                except OSError:
+                    pass  # it still has members: not stale
 
     @classmethod
     def make(cls, parents: Sequence[str], limits: Limits) -> _Cgroup | None:
@@ -484,15 +500,26 @@ class _Cgroup:
                 pass
         return sorted(pids)
 
-    def remove(self) -> None:
-        """Remove the groups once their last member has gone (the kernel takes a moment after a kill)."""
+    def remove(self, patience: float = 10.0) -> None:
+        """Kill what is left in the groups and remove them once empty (a killed process takes a
+        moment to leave, longer on a loaded machine); a group still busy after `patience` seconds
+        is logged and left for the kernel to free when it empties."""
+        deadline = time.monotonic() + patience
         for path in self.dirs:
-            for _ in range(50):
+            while True:
                 try:
                     os.rmdir(path)
                     break
                 except FileNotFoundError:
                     break
                 except OSError:
-                    time.sleep(0.01)
+                    if time.monotonic() > deadline:
+                        logger.warning("cgroup %s still has members; left in place", path)
+                        break
+                    for pid in self.members():
+                        try:
+                            os.kill(pid, signal.SIGKILL)
+                        except (ProcessLookupError, PermissionError):
+                            pass
+                    time.sleep(0.02)
         self.dirs = []

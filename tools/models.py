@@ -114,6 +114,11 @@ class SubjectModel:
             self._grams[layer] = w @ w.transpose(1, 2)
         return self._grams[layer]
 
+    def __getstate__(self) -> dict[str, Any]:
+        """A loaded model travels by value to spawned worker processes (`aia label --workers`);
+        its nnsight wrapper holds weak references that cannot, and is rebuilt on first use."""
+        return self.__dict__ | {"_nn": None}
+
     def fingerprint(self) -> str:
         """Stable id of the weights (name + config + a weight checksum) for cache keys.
 
