@@ -169,3 +169,16 @@ def _cmdline(pid: str) -> str:
         return Path(f"/proc/{pid}/cmdline").read_text()
     except OSError:
         return ""
+
+
+def test_an_interpreter_in_a_venv_under_tmp_is_visible_inside(tmp_path: Path) -> None:
+    """The sandbox's private /tmp must not hide an interpreter that lives under the host's /tmp
+    (a fresh venv there once made every sandbox fail to start)."""
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
+    repo = Path(__file__).resolve().parents[1]
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from tools import isolation; "
+            "print(isolation.probe().available, isolation.probe().problem)")
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", code, str(repo)], capture_output=True, text=True,
+                         timeout=120, cwd=tmp_path)
+    assert out.stdout.split()[0] == "True", out.stdout + out.stderr

@@ -221,6 +221,11 @@ def _command(bwrap: str, argv: Sequence[str], jail: Jail, limits: Limits, info_f
            "--clearenv", "--cap-drop", "ALL", "--hostname", "sandbox"]
     if info_fd is not None:
         cmd += ["--info-fd", str(info_fd)]
+    size = str(int(limits.tmpfs_bytes))
+    # the tmpfs mounts first: a bind below comes on top of them (a venv under /tmp stays visible)
+    cmd += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",  # the kernel's knobs: never writable
+            "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
+            "--size", size, "--tmpfs", "/tmp"]
     cmd += _system_binds()
     binds = interpreter_binds()
     for root in binds:
@@ -228,10 +233,6 @@ def _command(bwrap: str, argv: Sequence[str], jail: Jail, limits: Limits, info_f
     for pkg in project_package_dirs():
         if any(pkg.startswith(r.rstrip("/") + "/") for r in binds):
             cmd += ["--tmpfs", pkg, "--remount-ro", pkg]
-    size = str(int(limits.tmpfs_bytes))
-    cmd += ["--proc", "/proc", "--ro-bind", "/proc/sys", "/proc/sys",  # the kernel's knobs: never writable
-            "--dev", "/dev", "--size", size, "--tmpfs", "/dev/shm", "--remount-ro", "/dev",
-            "--size", size, "--tmpfs", "/tmp"]
     for src, dst in jail.read_only:
         cmd += ["--ro-bind", os.fspath(src), dst]
     for src, dst in jail.writable:
