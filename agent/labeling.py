@@ -38,6 +38,7 @@ from typing import Any, Callable
 
 from agent.builtin.backend import TranscriptSink
 from agent.builtin.findings import Notebook
+from agent.labeler_settings import NeuronLabelerSettings
 from agent.task import Usage
 from agent.transcript import TranscriptWriter
 from tools.activations import call_unit
@@ -52,36 +53,8 @@ TEMPLATES = ("I saw the {w} yesterday.", "They talked about {w} for a while.",
              "The word {w} appears here.", "{w} is what she wrote down.")
 #: Ordinary words whose activations give the baseline a candidate word must beat.
 CONTROLS = ("table", "green", "walk", "chair", "seven", "quickly", "paper", "open")
-#: How far a candidate's mean activation must rise above the controls, as a fraction of
-#: the unit's top exemplar activation, to count as driving the unit on its own.
-SUPPORT_FRACTION = 0.25
-#: A token is "hot" in an exemplar when it reaches this fraction of that exemplar's max.
-HOT_FRACTION = 0.5
-MAX_WORDS = 5
-#: A context-dependent word is named when its exemplar weight reaches this fraction of the top word's.
-NAME_FRACTION = 0.25
-#: Top exemplars the causal experiments run on (each is one 64-token window).
-CAUSAL_EXEMPLARS = 4
-#: Ablation matters when its effect on the top exemplars is this many times the effect on
-#: control sentences (where the unit is near rest).
-ABLATION_RATIO = 2.0
-#: A swapped-out word drives the unit when the swap removes this fraction of its peak.
-EDIT_DROP = 0.5
-#: A named word's mean activation over all its occurrences must exceed the mean token's
-#: by this fraction of the top activation.
-MIN_SELECTIVITY = 0.0
-#: A second concept (a polysemantic unit) is looked for among this many hot words...
-SECOND_POOL = 24
-#: ...as the most selective ones (this fraction of the top activation above the mean token)
-#: that are unrelated to every first candidate; at most SECOND_PROBES are tested, at most
-#: SECOND_WORDS named (and the first group then keeps MAX_WORDS - SECOND_WORDS + 1 words, so
-#: every named word stays above the simulator's detection threshold).
-SECOND_SELECTIVITY = 0.5
-SECOND_PROBES = 3
-SECOND_WORDS = 2
-#: Two words are related (one concept) when WordNet's Wu-Palmer similarity of some pair of
-#: their first senses reaches this, or when they share a stem (chemist, chemistry).
-RELATED_WUP = 0.7
+#: The labeler's thresholds when a caller names none (a label run passes its own and records them).
+DEFAULTS = NeuronLabelerSettings()
 
 
 # ----------------------------------------------------------------------------- words
@@ -160,9 +133,9 @@ def lexnames(word: str) -> tuple[str, ...]:
 
 
 @lru_cache(maxsize=65536)
-def related(a: str, b: str) -> bool:
+def related(a: str, b: str, wup: float = DEFAULTS.related_wup) -> bool:
     """Whether two words plausibly belong to one concept: a shared stem (5 letters, or the
-    shorter word whole) or close WordNet senses (Wu-Palmer >= ``RELATED_WUP``)."""
+    shorter word whole) or close WordNet senses (Wu-Palmer >= ``wup``)."""
     if a == b:
         return True
     n = min(5, len(a), len(b))
@@ -170,7 +143,7 @@ def related(a: str, b: str) -> bool:
         return True
     wnet = wordnet()
     senses_a, senses_b = wnet.synsets(a)[:3], wnet.synsets(b)[:3]
-    return any((wnet.wup_similarity(x, y) or 0.0) >= RELATED_WUP
+    return any((wnet.wup_similarity(x, y) or 0.0) >= wup
                for x in senses_a for y in senses_b if x.pos() == y.pos())
 
 
@@ -217,7 +190,7 @@ class _Reading:
     top: float
 
 
-def _read_exemplars(exemplars: list[Exemplar]) -> _Reading:
+def _read_exemplars(exemplars: list[Exemplar], hot_fraction: float = DEFAULTS.hot_fraction) -> _Reading:
     """Reads whole words, not pieces: 'psychologist' is one candidate, never 'psych' + 'ologist'."""
     top = max((e.score for e in exemplars), default=0.0)
     weight: Counter = Counter()
@@ -236,7 +209,7 @@ def _read_exemplars(exemplars: list[Exemplar]) -> _Reading:
             if not w.text:
                 continue
             occurrences[lemma(w.text)].append(w.value / top)
-            if w.value >= HOT_FRACTION * best.value:
+            if w.value >= hot_fraction * best.value:
                 weight[lemma(w.text)] += w.value / top
                 surface[lemma(w.text)][w.text] += 1
     n = max(1, peaks)
@@ -259,7 +232,7 @@ def _word_test(model: SubjectModel, unit: str, words: list[str]) -> dict[str, fl
     return out
 
 
-def _category_words(words: list[str], lexname: str, exclude: set[str], n: int = 6) -> list[str]:
+def _category_words(words: list[str], lexname: str, exclude: set[str], n: int) -> list[str]:
     """Unseen single words from the same WordNet neighbourhood (siblings under the lowest
     common hypernym of the candidates' senses in ``lexname``), to test a category claim."""
     wnet = wordnet()
@@ -275,11 +248,12 @@ def _category_words(words: list[str], lexname: str, exclude: set[str], n: int = 
     return list(dict.fromkeys(pool))[:n]
 
 
-def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebook: Notebook) -> UnitLabel:
+def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebook: Notebook,
+               settings: NeuronLabelerSettings = DEFAULTS) -> UnitLabel:
     """Investigate one unit from its labeling exemplars; every step goes into ``notebook``."""
     if not exemplars:
         raise ValueError(f"{unit}: no labeling exemplars; build the exemplar cache with a larger corpus")
-    r = _read_exemplars(exemplars)
+    r = _read_exemplars(exemplars, settings.hot_fraction)
     notebook.record("read the top-activating tokens of the labeling exemplars",
                     [snippet(e) for e in exemplars],
                     [f"max {e.score:.3g} on {getattr(peak_word(e), 'text', '')!r}" for e in exemplars])
@@ -287,11 +261,12 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
         h = notebook.propose(f"{unit} is silent (never positive) on the corpus", "supported",
                              f"max activation {r.top:.3g} over {len(exemplars)} windows")
         return UnitLabel(unit, "silent unit", "Never activates on this corpus.", h.evidence)
-    candidates = [w for w, _ in r.weight.most_common(12) if w and "'" not in w][:8]
+    candidates = [w for w, _ in r.weight.most_common(settings.candidate_pool)
+                  if w and "'" not in w][:settings.max_candidates]
     forms = {w: r.surface[w].most_common(1)[0][0] for w in candidates}
     alpha = [w for w in candidates if forms[w].isalpha()]
-    tested = alpha[:MAX_WORDS]
-    probes = _second_probes(r, tested)
+    tested = alpha[:settings.max_words]
+    probes = _second_probes(r, tested, settings)
     forms.update({w: r.surface[w].most_common(1)[0][0] for w in probes})
     tested += probes
     supported: list[str] = []
@@ -299,7 +274,7 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
     if tested:
         acts = _word_test(model, unit, [forms[w] for w in tested] + list(CONTROLS))
         control = sum(acts[c] for c in CONTROLS) / len(CONTROLS)
-        margin = SUPPORT_FRACTION * max(r.top - control, 1e-6)
+        margin = settings.support_fraction * max(r.top - control, 1e-6)
         notebook.record("candidate words vs control words in the same sentence frames",
                         [forms[w] for w in tested] + list(CONTROLS),
                         [round(acts[forms[w]], 4) for w in tested] + [round(acts[c], 4) for c in CONTROLS])
@@ -321,19 +296,20 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
     # text): every word that drives the unit alone, plus words that dominate in context.
     # Named words must also be selective (mean activation over all their occurrences above
     # the mean token's), ordered by selectivity: the simulator reads the order as strength.
-    named = [w for w in candidates if (w in supported or r.weight[w] >= NAME_FRACTION * r.weight[candidates[0]])
-             and r.selectivity.get(w, 0.0) >= MIN_SELECTIVITY]
-    named = sorted(named, key=lambda w: -r.selectivity[w])[:MAX_WORDS] or candidates[:1]
-    second = _second_group(unit, [w for w in probes if w in supported], named, forms, notebook, evidence)
+    named = [w for w in candidates
+             if (w in supported or r.weight[w] >= settings.name_fraction * r.weight[candidates[0]])
+             and r.selectivity.get(w, 0.0) >= settings.min_selectivity]
+    named = sorted(named, key=lambda w: -r.selectivity[w])[:settings.max_words] or candidates[:1]
+    second = _second_group(unit, [w for w in probes if w in supported], named, forms, notebook, evidence, settings)
     if second:
-        named = named[:MAX_WORDS - SECOND_WORDS + 1]
+        named = named[:settings.max_words - settings.second_words + 1]
     evidence.append("selectivity (mean activation / top over all occurrences, minus the mean token's): "
                     + ", ".join(f"'{forms[w]}' {r.selectivity.get(w, 0.0):+.2f}" for w in named))
-    category = _category(model, unit, r, candidates, notebook, evidence)
-    classes = _token_classes(unit, r, notebook, evidence)
-    ablation_test(model, unit, exemplars, notebook, evidence)
+    category = _category(model, unit, r, candidates, notebook, evidence, settings)
+    classes = _token_classes(unit, r, notebook, evidence, settings)
+    ablation_test(model, unit, exemplars, notebook, evidence, settings)
     if named:
-        edit_test(model, unit, exemplars, forms[named[0]], set(candidates), notebook, evidence)
+        edit_test(model, unit, exemplars, forms[named[0]], set(candidates), notebook, evidence, settings)
     quoted = ", ".join(f"'{forms[w]}'" for w in named)
     parts = [f"Fires on the word{'s' if len(named) > 1 else ''} {quoted}"] if named else \
         ["Fires on no identifiable word"]
@@ -355,25 +331,26 @@ def label_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebo
     return UnitLabel(unit, label, description, evidence, [forms[w] for w in named + second])
 
 
-def _second_probes(r: _Reading, first: list[str]) -> list[str]:
+def _second_probes(r: _Reading, first: list[str], settings: NeuronLabelerSettings = DEFAULTS) -> list[str]:
     """Hot, highly selective words unrelated to every first candidate, most selective first.
 
     A unit computing two concepts (max of both) shows its weaker concept as a few words of
     another topic below the dominant concept's words; those are worth testing on their own.
     """
-    pool = [w for w, _ in r.weight.most_common(SECOND_POOL)
+    pool = [w for w, _ in r.weight.most_common(settings.second_pool)
             if w not in first and w.isalpha() and len(w) >= 3 and r.surface[w].most_common(1)[0][0].isalpha()]
-    found = [w for w in pool if r.selectivity.get(w, 0.0) >= SECOND_SELECTIVITY
-             and not any(related(w, f) for f in first)]
-    return sorted(found, key=lambda w: -r.selectivity[w])[:SECOND_PROBES]
+    found = [w for w in pool if r.selectivity.get(w, 0.0) >= settings.second_selectivity
+             and not any(related(w, f, settings.related_wup) for f in first)]
+    return sorted(found, key=lambda w: -r.selectivity[w])[:settings.second_probes]
 
 
 def _second_group(unit: str, probes: list[str], named: list[str], forms: dict[str, str], notebook: Notebook,
-                  evidence: list[str]) -> list[str]:
-    """The supported second-concept probes not already named (at most ``SECOND_WORDS``)."""
+                  evidence: list[str], settings: NeuronLabelerSettings) -> list[str]:
+    """The supported second-concept probes not already named (at most ``settings.second_words``)."""
     if not probes:
         return []
-    group = [w for w in probes if w not in named and not any(related(w, n) for n in named)][:SECOND_WORDS]
+    group = [w for w in probes
+             if w not in named and not any(related(w, n, settings.related_wup) for n in named)][:settings.second_words]
     h = notebook.propose(f"{unit} also fires on a second group of words, unrelated to "
                          f"{', '.join(forms[w] for w in named[:3])}")
     msg = (f"{', '.join(forms[w] for w in group)} drive it on their own and share no WordNet neighbourhood "
@@ -384,7 +361,7 @@ def _second_group(unit: str, probes: list[str], named: list[str], forms: dict[st
 
 
 def _category(model: SubjectModel, unit: str, r: _Reading, candidates: list[str], notebook: Notebook,
-              evidence: list[str]) -> str | None:
+              evidence: list[str], settings: NeuronLabelerSettings) -> str | None:
     """A WordNet lexname shared by most hot lemmas, kept only if unseen words of it fire too."""
     total = Counter()
     for w in candidates:
@@ -394,16 +371,16 @@ def _category(model: SubjectModel, unit: str, r: _Reading, candidates: list[str]
         return None
     name, weight = total.most_common(1)[0]
     members = [w for w in candidates if name in lexnames(w)]
-    if len(members) < 2 or weight < 0.5 * sum(r.weight[w] for w in candidates):
+    if len(members) < 2 or weight < settings.category_share * sum(r.weight[w] for w in candidates):
         return None
     h = notebook.propose(f"{unit} fires on {name} words ({', '.join(members[:4])})")
-    probe = _category_words(members, name, set(candidates))
+    probe = _category_words(members, name, set(candidates), settings.category_probes)
     if not probe:
         notebook.settle(h, "refuted", f"no unseen {name} words to test")
         return None
     acts = _word_test(model, unit, probe + list(CONTROLS))
     control = sum(acts[c] for c in CONTROLS) / len(CONTROLS)
-    hits = [p for p in probe if acts[p] - control >= SUPPORT_FRACTION * max(r.top - control, 1e-6)]
+    hits = [p for p in probe if acts[p] - control >= settings.support_fraction * max(r.top - control, 1e-6)]
     notebook.record(f"unseen {name} words vs control words", probe + list(CONTROLS),
                     [round(acts[p], 4) for p in probe + list(CONTROLS)])
     ok = len(hits) >= max(2, len(probe) // 2)
@@ -413,13 +390,14 @@ def _category(model: SubjectModel, unit: str, r: _Reading, candidates: list[str]
     return name if ok else None
 
 
-def _token_classes(unit: str, r: _Reading, notebook: Notebook, evidence: list[str]) -> list[str]:
+def _token_classes(unit: str, r: _Reading, notebook: Notebook, evidence: list[str],
+                   settings: NeuronLabelerSettings) -> list[str]:
     """Punctuation and start-of-text patterns among the exemplars' max tokens."""
     out = []
     for cls, share in (("punctuation", r.punct_share), ("the start of the text", r.start_share)):
-        if share >= 0.3:
+        if share >= settings.token_class_candidate:
             h = notebook.propose(f"{unit} fires on {cls}")
-            status = "supported" if share >= 0.6 else "refuted"
+            status = "supported" if share >= settings.token_class_share else "refuted"
             msg = f"{share:.0%} of labeling exemplars peak on {cls}"
             notebook.settle(h, status, msg)
             evidence.append(msg)
@@ -438,13 +416,13 @@ def exemplar_text(model: SubjectModel, e: Exemplar) -> str:
 
 
 def ablation_test(model: SubjectModel, unit: str, exemplars: list[Exemplar], notebook: Notebook,
-                  evidence: list[str]) -> float:
+                  evidence: list[str], settings: NeuronLabelerSettings = DEFAULTS) -> float:
     """Zero-ablate the unit on its top exemplars and on control sentences; returns the
     exemplar effect.  The controls (ordinary words in the template frames) show what
     removing the unit does where it is near rest, so the ratio says whether the unit
     matters *where it fires*.  Effect: the absolute change of the mean next-token loss (causal LMs) or
     ``1 - cosine`` of the mean-pooled output embedding (encoders)."""
-    texts = [exemplar_text(model, e) for e in exemplars[:CAUSAL_EXEMPLARS]]
+    texts = [exemplar_text(model, e) for e in exemplars[:settings.causal_exemplars]]
     controls = [t.format(w=c) for t in TEMPLATES[:2] for c in CONTROLS[:2]]
     res = ablate(model, unit, texts + controls, mode="zero")
     if model.is_causal:
@@ -459,7 +437,7 @@ def ablation_test(model: SubjectModel, unit: str, exemplars: list[Exemplar], not
                     [t[:60] for t in texts] + controls, [round(e, 6) for e in effects])
     h = notebook.propose(f"{unit} shapes the model's output where it fires (zero-ablation)")
     msg = (f"zero-ablating it {what.format(ex)} on its top exemplars vs {ctl:.3g} on control sentences")
-    notebook.settle(h, "supported" if ex > ABLATION_RATIO * max(ctl, 0.0) and ex > 1e-7 else "refuted", msg)
+    notebook.settle(h, "supported" if ex > settings.ablation_ratio * max(ctl, 0.0) and ex > 1e-7 else "refuted", msg)
     evidence.append(msg)
     return ex
 
@@ -476,7 +454,7 @@ def _text_peaks(model: SubjectModel, unit: str, texts: list[str]) -> dict[str, f
 
 
 def edit_test(model: SubjectModel, unit: str, exemplars: list[Exemplar], word: str, avoid: set[str],
-              notebook: Notebook, evidence: list[str]) -> float | None:
+              notebook: Notebook, evidence: list[str], settings: NeuronLabelerSettings = DEFAULTS) -> float | None:
     """Swap ``word`` for a control word inside the exemplars that contain it and measure
     how much of the unit's peak goes away (the fraction dropped; None when no exemplar
     contains the word as a whole word).  A large drop: the word itself drives the unit;
@@ -492,7 +470,7 @@ def edit_test(model: SubjectModel, unit: str, exemplars: list[Exemplar], word: s
             m = pattern.search(text)
             if m:
                 edits += edit_inputs(text, swaps={m.group(0): [control]})
-            if len(edits) >= CAUSAL_EXEMPLARS:
+            if len(edits) >= settings.causal_exemplars:
                 break
         if edits:
             break
@@ -510,7 +488,7 @@ def edit_test(model: SubjectModel, unit: str, exemplars: list[Exemplar], word: s
     what = f"'{word}'" if pattern is whole else f"the words containing '{word}' ({', '.join(swapped)})"
     msg = (f"swapping {what} for '{control}' in {len(edits)} exemplars takes its peak from "
            f"{before:.3g} to {after:.3g} ({drop:.0%} drop)")
-    notebook.settle(h, "supported" if drop >= EDIT_DROP else "refuted", msg)
+    notebook.settle(h, "supported" if drop >= settings.edit_drop else "refuted", msg)
     evidence.append(msg)
     return drop
 
@@ -518,9 +496,10 @@ def edit_test(model: SubjectModel, unit: str, exemplars: list[Exemplar], word: s
 def run_notebook(unit: str, label: Callable[[Notebook], UnitLabel], log_dir: Path | None = None,
                  seed: int = 0) -> UnitLabel:
     """Run a builtin labeler (``label(notebook) -> UnitLabel``) with its notebook streamed to
-    ``log_dir/transcript.jsonl`` in the builtin backend's event format (``start``,
-    ``assistant``/``tool_result``, ``hypotheses``, ``end``), so every builtin labeler's
-    transcript reads like any other investigation."""
+    ``log_dir/transcript.jsonl`` through the builtin backend's sink (``start``, ``experiment``,
+    ``hypotheses``, ``end``), so every builtin labeler's transcript reads like any other
+    investigation. The end carries no ``black_box_calls``: nothing counts the subject model's
+    forward passes, and the round count is not a call count."""
     log = TranscriptWriter(log_dir)
     started = time.perf_counter()
     try:
@@ -529,15 +508,15 @@ def run_notebook(unit: str, label: Callable[[Notebook], UnitLabel], log_dir: Pat
         result = label(Notebook(sink))
         log.write("end", stop_reason="submitted", rounds=sink.round, accepted=True,
                   answer={"label": result.label, "description": result.description, "evidence": result.evidence},
-                  answer_problems=[], black_box_calls=sink.round, usage=Usage().model_dump(),
-                  seconds=round(time.perf_counter() - started, 3))
+                  usage=Usage().model_dump(), seconds=round(time.perf_counter() - started, 3),
+                  ledger=sink.snapshot())
         return result
     finally:
         log.close()
 
 
 def investigate_unit(model: SubjectModel, unit: str, exemplars: list[Exemplar],
-                     log_dir: Path | None = None) -> UnitLabel:
+                     log_dir: Path | None = None, settings: NeuronLabelerSettings = DEFAULTS) -> UnitLabel:
     """``label_unit`` with its notebook streamed to ``log_dir/transcript.jsonl``."""
-    return run_notebook(unit, lambda notebook: label_unit(model, unit, exemplars, notebook), log_dir)
+    return run_notebook(unit, lambda notebook: label_unit(model, unit, exemplars, notebook, settings), log_dir)
 

@@ -30,6 +30,7 @@ from pathlib import Path
 import torch
 
 from agent.builtin.findings import Notebook
+from agent.labeler_settings import HeadLabelerSettings
 from agent.labeling import UnitLabel, run_notebook
 from tools.activations import eager_attention
 from tools.interventions import ablate
@@ -37,25 +38,14 @@ from tools.models import SubjectModel
 from tools.units import parse_unit, validate
 
 ROLES = ("previous-token", "induction", "other")
-#: Mean attention a head must put on its role's target position.
-PATTERN_THRESHOLD = 0.4
-#: Mean-ablation increase of the mean next-token loss over the whole probe text (both
-#: halves, so about half the effect on the repeated half) that shows the model needs the head.
-ABLATION_THRESHOLD = 0.03
-#: A pattern counts as an "other" head's dominant behaviour when it takes this much attention.
-DOMINANT = 0.3
-N_SEQS = 16
-#: Ablation runs two full forwards per candidate head (on a real model the costly step),
-#: so it uses the first few probe texts only.
-N_ABLATE = 8
-HALF = 20
-SEED = 0
-POOL = 4000
+#: The labeler's thresholds and probe sizes when a caller names none (a label run passes its own
+#: and records them).
+DEFAULTS = HeadLabelerSettings()
 
 
 # ----------------------------------------------------------------------------- probes
 
-def word_pool(tokenizer, limit: int = POOL) -> list[str]:
+def word_pool(tokenizer, limit: int = DEFAULTS.word_pool) -> list[str]:
     """Whole-word tokens of the vocabulary, most frequent first where ids follow merge order.
 
     Words are taken from word-start tokens (``Ġ``/``▁`` marks for BPE and SentencePiece,
@@ -73,9 +63,10 @@ def word_pool(tokenizer, limit: int = POOL) -> list[str]:
     return list(dict.fromkeys(words))[:limit]
 
 
-def repeated_texts(tokenizer, n_seqs: int = N_SEQS, half: int = HALF, seed: int = SEED) -> list[str]:
+def repeated_texts(tokenizer, n_seqs: int = DEFAULTS.n_seqs, half: int = DEFAULTS.half, seed: int = DEFAULTS.seed,
+                   pool_size: int = DEFAULTS.word_pool) -> list[str]:
     """``n_seqs`` texts of ``half`` distinct random words, then the same words again."""
-    pool = word_pool(tokenizer)
+    pool = word_pool(tokenizer, pool_size)
     if len(pool) < half:
         raise ValueError(f"the tokenizer has only {len(pool)} whole-word tokens; need {half}")
     rng = random.Random(seed)
@@ -145,15 +136,15 @@ def pattern_scores(model: SubjectModel, texts: list[str]) -> PatternScores:
     return PatternScores(n_tokens=int(inputs["attention_mask"].sum()), **mean)
 
 
-_CACHE: dict[tuple[str, int, int, int], tuple[list[str], PatternScores]] = {}
+_CACHE: dict[tuple[str, int, int, int, int], tuple[list[str], PatternScores]] = {}
 
 
-def probe(model: SubjectModel, n_seqs: int = N_SEQS, half: int = HALF, seed: int = SEED) -> tuple[list[str], PatternScores]:
+def probe(model: SubjectModel, settings: HeadLabelerSettings = DEFAULTS) -> tuple[list[str], PatternScores]:
     """The probe texts and every head's pattern scores, computed once per model: one
     forward serves all heads, so labeling all heads of a model costs one pass, not one per head."""
-    key = (model.fingerprint(), n_seqs, half, seed)
+    key = (model.fingerprint(), settings.n_seqs, settings.half, settings.seed, settings.word_pool)
     if key not in _CACHE:
-        texts = repeated_texts(model.tokenizer, n_seqs, half, seed)
+        texts = repeated_texts(model.tokenizer, settings.n_seqs, settings.half, settings.seed, settings.word_pool)
         _CACHE[key] = (texts, pattern_scores(model, texts))
     return _CACHE[key]
 
@@ -165,7 +156,8 @@ _PATTERN_WORDS = {"previous": "the previous token", "induction": "the token afte
                   "first": "the first token (an attention sink)", "current": "the current token itself"}
 
 
-def label_head(model: SubjectModel, unit: str, notebook: Notebook) -> UnitLabel:
+def label_head(model: SubjectModel, unit: str, notebook: Notebook,
+               settings: HeadLabelerSettings = DEFAULTS) -> UnitLabel:
     """Investigate one head; every step goes into ``notebook``."""
     u = validate(parse_unit(unit), model)
     if u.site != "attn" or not u.is_single:
@@ -174,7 +166,7 @@ def label_head(model: SubjectModel, unit: str, notebook: Notebook) -> UnitLabel:
         raise ValueError(f"{model.name}: previous-token and induction roles are defined for causal LMs; "
                          "this model attends both ways")
     layer, head = u.layer, u.indices[0]
-    texts, scores = probe(model)
+    texts, scores = probe(model, settings)
     s = {k: float(getattr(scores, k)[layer, head]) for k in _PATTERN_WORDS}
     notebook.record(f"mean attention of {unit}, by target position, on {len(texts)} sequences of random "
                     f"words repeated once ({scores.n_tokens} tokens), e.g. '{texts[0]}'",
@@ -184,33 +176,32 @@ def label_head(model: SubjectModel, unit: str, notebook: Notebook) -> UnitLabel:
     for role, key in (("previous-token", "previous"), ("induction", "induction")):
         article = "an" if role[0] in "aeiou" else "a"
         h = notebook.propose(f"{unit} is {article} {role} head: it attends to {_PATTERN_WORDS[key]}")
-        if s[key] >= PATTERN_THRESHOLD:
-            notebook.settle(h, "open", f"attention pattern fits: {s[key]:.2f} >= {PATTERN_THRESHOLD}; "
+        if s[key] >= settings.pattern_threshold:
+            notebook.settle(h, "open", f"attention pattern fits: {s[key]:.2f} >= {settings.pattern_threshold}; "
                                        "testing whether the model relies on it")
             candidates.append((s[key], role, h))
         else:
             notebook.settle(h, "refuted", f"mean attention to {_PATTERN_WORDS[key]} is {s[key]:.2f} "
-                                          f"< {PATTERN_THRESHOLD}")
+                                          f"< {settings.pattern_threshold}")
     role, cost = "other", None
     for _, cand, h in sorted(candidates, key=lambda c: c[0], reverse=True):
         if cost is None:        # one ablation answers for every candidate pattern
-            cost = _ablation_cost(model, unit, texts, notebook)
+            cost = _ablation_cost(model, unit, texts[:settings.n_ablate], notebook)
         msg = f"mean-ablating it changes the loss on the repeated sequences by {cost:+.3f} nats"
         if msg not in evidence:
             evidence.append(msg)
-        if cost >= ABLATION_THRESHOLD:
-            notebook.settle(h, "supported", f"{msg} (>= {ABLATION_THRESHOLD}): the model relies on it")
+        if cost >= settings.ablation_threshold:
+            notebook.settle(h, "supported", f"{msg} (>= {settings.ablation_threshold}): the model relies on it")
             role = cand
             break
-        notebook.settle(h, "refuted", f"{msg} (< {ABLATION_THRESHOLD}): the pattern is there, "
+        notebook.settle(h, "refuted", f"{msg} (< {settings.ablation_threshold}): the pattern is there, "
                                       "but the model does not need this head for copying")
     unneeded = None if role != "other" or not candidates else (max(candidates, key=lambda c: c[0])[1], cost)
-    label, description = _describe(role, s, unneeded)
+    label, description = _describe(role, s, settings.dominant, unneeded)
     return UnitLabel(unit, label, description, evidence)
 
 
 def _ablation_cost(model: SubjectModel, unit: str, texts: list[str], notebook: Notebook) -> float:
-    texts = texts[:N_ABLATE]
     result = ablate(model, unit, texts, mode="mean")
     deltas = [a - b for a, b in zip(result.loss_after, result.loss_before)]
     cost = sum(deltas) / len(deltas)
@@ -220,10 +211,12 @@ def _ablation_cost(model: SubjectModel, unit: str, texts: list[str], notebook: N
     return cost
 
 
-def _describe(role: str, s: dict[str, float], unneeded: tuple[str, float] | None = None) -> tuple[str, str]:
+def _describe(role: str, s: dict[str, float], dominant_share: float,
+              unneeded: tuple[str, float] | None = None) -> tuple[str, str]:
     """Label and description; the description names the role in the words ``role_from_text``
     reads.  ``unneeded``: the role whose attention pattern the head shows although ablating
-    it costs the model next to nothing (with that cost): still ``other``, said so plainly."""
+    it costs the model next to nothing (with that cost): still ``other``, said so plainly.
+    ``dominant_share``: the attention at which an "other" head's strongest pattern names it."""
     if role == "previous-token":
         return ("previous-token head",
                 (f"Previous-token head: attends from each token to the token just before it "
@@ -242,7 +235,7 @@ def _describe(role: str, s: dict[str, float], unneeded: tuple[str, float] | None
                  f"like a {like} head, but mean-ablating it changes the loss on repeated random words by "
                  f"only {cost:+.3f} nats, so the model does not rely on it."))
     dominant = max(("first", "current", "duplicate"), key=lambda k: s[k])
-    if s[dominant] >= DOMINANT:
+    if s[dominant] >= dominant_share:
         label = {"first": "attention-sink head", "current": "current-token head",
                  "duplicate": "duplicate-token head"}[dominant]
         where = f"mostly attends to {_PATTERN_WORDS[dominant]} ({s[dominant]:.0%})"
@@ -252,10 +245,12 @@ def _describe(role: str, s: dict[str, float], unneeded: tuple[str, float] | None
     return f"other: {label}", f"Other head (no copying role found): on repeated random words it {where}."
 
 
-def investigate_head(model: SubjectModel, unit: str, log_dir: Path | None = None) -> UnitLabel:
+def investigate_head(model: SubjectModel, unit: str, log_dir: Path | None = None,
+                     settings: HeadLabelerSettings = DEFAULTS) -> UnitLabel:
     """``label_head`` with its notebook streamed to ``log_dir/transcript.jsonl``, like
     ``agent.labeling.investigate_unit``."""
-    return run_notebook(unit, lambda notebook: label_head(model, unit, notebook), log_dir, seed=SEED)
+    return run_notebook(unit, lambda notebook: label_head(model, unit, notebook, settings), log_dir,
+                        seed=settings.seed)
 
 
 # ----------------------------------------------------------------------------- reading roles back
@@ -267,7 +262,8 @@ _PATTERNS = {
                             r"(?:its|the|an?) (?:previous|prior|earlier|last) (?:occurrence|instance|copy)"
                             r"|in-context cop|copies? (?:the )?(?:continuation|next token) of"),
     "previous-token": re.compile(r"\bprev(?:ious)?[- ]tok|\b(?:previous|preceding|prior) (?:token|position|word)\b"
-                                 r"|token (?:just |immediately )?(?:before|preceding)|one (?:position|token) (?:back|before)"
+                                 r"|token (?:just |immediately )?(?:before|preceding)"
+                                 r"|one (?:position|token) (?:back|before)"
                                  r"|\bi ?- ?1\b"),
 }
 

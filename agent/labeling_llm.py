@@ -1,6 +1,6 @@
 """The LLM labeler: a language model investigates one unit with the model tools and submits a label.
 
-It runs a `Conversation` (agent.conversation) over the labeling tools (agent.model_tools:
+It runs the investigation engine (agent.engine) over the labeling tools (agent.model_tools:
 exemplars, call_unit, synthesize, edit, ablate, patch, steer, attention, record_hypotheses,
 submit_label) until `submit_label` is accepted or the round cap is hit.  The scorer's
 held-out exemplars must stay unseen, so the tool context gets an exemplar source that
@@ -16,10 +16,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agent.backends import make_policy
-from agent.conversation import Conversation
+from agent.backends.base import Policy
+from agent.engine import Engine
 from agent.labeling import UnitLabel, split_exemplars
-from agent.model_tools import ModelToolContext, model_tool_registry
+from agent.model_tools import LabelSubmission, ModelToolContext, model_tool_registry
 from agent.tools_registry import ToolRegistry
 from agent.transcript import TranscriptWriter
 from prompts import render
@@ -58,19 +58,18 @@ def labeling_split_source(ctx: ModelToolContext, unit: str, seen: list[Exemplar]
     return source
 
 
-def investigate_unit_llm(model: SubjectModel, unit: str, spec: str, seen: list[Exemplar],
-                         log_dir: Path | None = None, *, corpus: Any = "default", max_rounds: int = 12,
-                         cache_root: Path | None = None, max_windows: int | None = 4000,
-                         **policy_options: Any) -> UnitLabel:
-    """Let the LLM named by ``spec`` (any ``make_policy`` spec) investigate ``unit``.
+def investigate_unit_llm(model: SubjectModel, unit: str, policy: Policy, seen: list[Exemplar],
+                         log_dir: Path | None = None, *, backend: str | None = None, corpus: Any = "default",
+                         max_rounds: int = 12, cache_root: Path | None = None,
+                         max_windows: int | None) -> UnitLabel:
+    """Let the LLM behind ``policy`` (agent.registry builds one from a spec) investigate ``unit``.
 
-    ``seen`` are the labeling exemplars (the runner's split); ``policy_options`` go to the
-    policy (api_key, base_url, prices, ...).  The returned label carries the run's usage
-    (tokens, dollars, calls).  Raises LabelingError when the LLM neither submitted a
+    ``seen`` are the labeling exemplars (the runner's split); ``backend`` is the spec the
+    transcript records (default: the policy's name).  The returned label carries the run's
+    usage (tokens, dollars, calls).  Raises LabelingError when the LLM neither submitted a
     label nor wrote any answer.
     """
     kind = KIND_NAMES[parse_unit(unit).site]
-    policy = make_policy(spec, **policy_options)
     tools = labeling_tools(model, kind)
     ctx = ModelToolContext(model, corpus=corpus, cache_root=cache_root, max_windows=max_windows, unit=unit)
     ctx.exemplar_source = labeling_split_source(ctx, unit, seen)
@@ -78,32 +77,31 @@ def investigate_unit_llm(model: SubjectModel, unit: str, spec: str, seen: list[E
                     text_protocol=not policy.native_tools)
     log = TranscriptWriter(log_dir)
     started = time.perf_counter()
-    log.write("start", task_id=unit, kind="label", backend=spec, max_rounds=max_rounds, tools=tools.names(),
-              native_tools=policy.native_tools)
+    log.write("start", task_id=unit, kind="label", backend=backend or policy.name, max_rounds=max_rounds,
+              tools=tools.names(), native_tools=policy.native_tools)
     log.write("system", text=system)
-    conv = Conversation(policy, tools, ctx, system=system, transcript=log, max_rounds=max_rounds,
-                        finish_tool="submit_label")
+    engine = Engine(policy, tools, ctx, system=system, transcript=log, finish_tool="submit_label")
     try:
-        last = conv.ask(render("task_unit", unit=unit, kind=kind, n_exemplars=len(seen), max_rounds=max_rounds))
-        result = _result(unit, conv, last)
-        log.write("end", stop_reason="submitted" if conv.submission else "rounds", rounds=conv.rounds,
-                  accepted=conv.submission is not None,
+        outcome = engine.run(render("task_unit", unit=unit, kind=kind, n_exemplars=len(seen), max_rounds=max_rounds),
+                             max_rounds=max_rounds)
+        result = _result(unit, engine, ctx.submitted, outcome.text)
+        log.write("end", stop_reason="submitted" if ctx.submitted else outcome.stop_reason, rounds=engine.rounds,
+                  accepted=ctx.submitted is not None,
                   answer={"label": result.label, "description": result.description, "evidence": result.evidence},
-                  usage=conv.usage.model_dump(), seconds=round(time.perf_counter() - started, 3),
+                  usage=engine.usage.model_dump(), seconds=round(time.perf_counter() - started, 3),
                   ledger={k: h.model_dump() for k, h in ctx.ledger.hypotheses.items()})
         return result
     except Exception as e:
-        log.write("error", error=f"{type(e).__name__}: {e}", rounds=conv.rounds, usage=conv.usage.model_dump())
+        log.write("error", error=f"{type(e).__name__}: {e}", rounds=engine.rounds, usage=engine.usage.model_dump())
         raise
     finally:
         log.close()
 
 
-def _result(unit: str, conv: Conversation, last_text: str) -> UnitLabel:
+def _result(unit: str, engine: Engine, sub: LabelSubmission | None, last_text: str) -> UnitLabel:
     """The submitted label, or (no submission) the last answer as the description, unlabeled."""
-    sub = conv.submission
     if sub is not None:
-        return UnitLabel(unit, sub.label, sub.description, list(sub.evidence), usage=conv.usage)
+        return UnitLabel(unit, sub.label, sub.description, list(sub.evidence), usage=engine.usage)
     if not last_text.strip():
-        raise LabelingError(f"{unit}: the LLM submitted no label in {conv.rounds} rounds and gave no answer")
-    return UnitLabel(unit, "(not submitted)", last_text.strip(), [], usage=conv.usage)
+        raise LabelingError(f"{unit}: the LLM submitted no label in {engine.rounds} rounds and gave no answer")
+    return UnitLabel(unit, "(not submitted)", last_text.strip(), [], usage=engine.usage)

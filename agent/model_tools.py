@@ -22,18 +22,20 @@ from typing import Any, Callable, Literal
 
 import torch
 
+from agent.engine import ToolInterrupted
 from agent.ledger import Ledger
 from agent.task import Answer
 from agent.tools_registry import ToolInputError, ToolOutput, ToolRegistry, record_hypotheses, tool
-from tools.activations import call_unit as read_unit, eager_attention
+from prompts import render
+from tools import DEFAULT_MAX_WINDOWS, activations, function_vectors, interventions, units
+from tools.activations import eager_attention
 from tools.corpus import load_corpus
-from tools.exemplars import CacheSpec, Exemplar, Exemplars, _LayerState, build_cache, dataset_exemplars
-from tools.function_vectors import function_vector as compute_function_vector, zero_shot_accuracy
+from tools.exemplars import CacheSpec, Exemplar, Exemplars, build_cache, dataset_exemplars
+from tools.function_vectors import zero_shot_accuracy
 from tools.inputs import edit_inputs, fill_template
-from tools.interventions import ablate as run_ablation, patch as run_patch, steer as run_steer
 from tools.models import SubjectModel
 from tools.plots import token_activations
-from tools.units import Unit, UnitError, list_units as all_units, validate
+from tools.units import Unit, UnitError, validate
 
 #: Texts per forward pass in tools that take many texts; the interrupt flag is checked between them.
 BATCH = 16
@@ -43,14 +45,6 @@ MAX_TEXTS = 256
 MAX_TOKENS_SHOWN = 48
 
 ExemplarSource = Callable[[str, int], list[Exemplar]]
-
-
-class ToolInterrupted(BaseException):
-    """The user interrupted a running tool (Ctrl-C in `aia chat`).
-
-    A BaseException, like KeyboardInterrupt, so that `ToolRegistry.execute`'s catch-all, which
-    turns tool failures into observations, lets it through to the conversation.
-    """
 
 
 @dataclass
@@ -74,7 +68,7 @@ class ModelToolContext:
     model: SubjectModel
     corpus: Any = "default"
     cache_root: Path | None = None
-    max_windows: int | None = 4000
+    max_windows: int | None = DEFAULT_MAX_WINDOWS
     window: int = 64
     exemplar_source: ExemplarSource | None = None
     ledger: Ledger = field(default_factory=Ledger)
@@ -119,8 +113,7 @@ class ModelToolContext:
         if self._corpus is None:
             self._corpus = load_corpus(self.corpus) if isinstance(self.corpus, (str, Path)) else self.corpus
         spec = CacheSpec(self.model, self._corpus, self.window, self.max_windows, self.cache_root)
-        path = spec.layer_path(parsed.layer)
-        if not path.exists() or not _LayerState.load(self.model, parsed.layer, path).complete:
+        if not spec.layer_complete(parsed.layer):
             # The first request for a layer scans the corpus (minutes on a big model): the
             # progress callback is where an interrupt can stop it; the last checkpoint is kept.
             self.report(f"building the exemplar cache of layer {parsed.layer} (once per layer): "
@@ -150,7 +143,7 @@ class ModelToolContext:
         out = []
         for start in range(0, len(texts), BATCH):
             self.check_interrupt()
-            out += read_unit(self.model, parsed, texts[start:start + BATCH], batch_size=BATCH)
+            out += activations.call_unit(self.model, parsed, texts[start:start + BATCH], batch_size=BATCH)
         return out
 
 
@@ -180,7 +173,8 @@ def _token_listing(tokens: list[str], values: list[float]) -> str:
     return pairs + (f" ... [{more} more tokens]" if more > 0 else "")
 
 
-def _peak(values: list[float], tokens: list[str] | None = None, special: frozenset[str] = frozenset()) -> tuple[int, float]:
+def _peak(values: list[float], tokens: list[str] | None = None,
+          special: frozenset[str] = frozenset()) -> tuple[int, float]:
     """(position, value) of the largest activation, skipping NaN and special tokens ([CLS], BOS:
     attention sinks whose activations say nothing about the text) when there is anything else."""
     finite = [(i, float(v)) for i, v in enumerate(values) if not math.isnan(float(v))
@@ -197,7 +191,8 @@ def _activation_image(rows: list[tuple[list[str], list[float]]], title: str, mos
     from PIL import Image
 
 
-    bands = [token_activations(tokens, values, title=title if i == 0 else "") for i, (tokens, values) in enumerate(rows[:most])]
+    bands = [token_activations(tokens, values, title=title if i == 0 else "")
+             for i, (tokens, values) in enumerate(rows[:most])]
     sheet = Image.new("RGB", (max(b.width for b in bands), sum(b.height for b in bands)), "white")
     y = 0
     for band in bands:
@@ -222,24 +217,20 @@ def _wrap_value_error(fn: Callable[[], Any]) -> Any:
 
 @tool()
 def list_units(ctx: ModelToolContext) -> ToolOutput:
-    """List the subject model's units: its layers, and the MLP neurons, attention heads and residual dimensions of each, as unit addresses."""
+    """List the subject model's units: its layers, and the MLP neurons, attention heads and residual dimensions of each,
+    as unit addresses."""
 
-    m = ctx.model
-    kind = "causal language model" if m.is_causal else "encoder (no next-token predictions)"
-    lines = [(f"{m.name}: {kind}, {m.n_layers} layers, d_model {m.d_model}, {m.d_mlp} MLP neurons and "
-              f"{m.n_heads} heads (d_head {m.d_head}) per layer."),
-             ("Address one unit as layer.L.mlp.neuron.I, layer.L.attn.head.H or layer.L.resid.dim.I; "
-              "ranges as A:B (half-open).")]
-    units = all_units(m)
-    lines += units
+    addresses = units.list_units(ctx.model)
+    lines = [render("model_tools_units", model=ctx.model), *addresses]
     if ctx.unit:
         lines.append(f"Unit under study: {ctx.unit}")
-    return ToolOutput("\n".join(lines), data={"units": units})
+    return ToolOutput("\n".join(lines), data={"units": addresses})
 
 
 @tool()
 def exemplars(ctx: ModelToolContext, unit: str, k: int = 10, image: bool = False) -> ToolOutput:
-    """The corpus text windows on which a unit fires most, strongest first: each with its peak token marked [[like this]], its activation, and the unit's strongest tokens in that window.
+    """The corpus text windows on which a unit fires most, strongest first: each with its peak token marked
+    [[like this]], its activation, and the unit's strongest tokens in that window.
 
     Args:
         unit: One unit, e.g. layer.3.mlp.neuron.117 or layer.2.attn.head.5.
@@ -265,7 +256,8 @@ def exemplars(ctx: ModelToolContext, unit: str, k: int = 10, image: bool = False
 
 @tool()
 def call_unit(ctx: ModelToolContext, unit: str, texts: list[str], image: bool = False) -> ToolOutput:
-    """Run texts through the model and return the unit's activation on every token (for a range of units: the maximum over them), with each text's peak (special tokens such as [CLS] or BOS are listed but not counted as the peak).
+    """Run texts through the model and return the unit's activation on every token (for a range of units: the maximum
+    over them), with each text's peak (special tokens such as [CLS] or BOS are listed but not counted as the peak).
 
     Args:
         unit: A unit address, e.g. layer.3.mlp.neuron.117, or a range like layer.3.mlp.neuron.0:8.
@@ -278,15 +270,18 @@ def call_unit(ctx: ModelToolContext, unit: str, texts: list[str], image: bool = 
         values = [float(v) for v in (a.values if a.values.ndim == 1 else a.values.max(axis=1))]
         i, peak = _peak(values, a.tokens, ctx.special_tokens())
         rows.append({"text": a.text, "tokens": a.tokens, "values": values, "max": peak})
-        lines.append(f"{a.text!r}: max {_num(peak)} at {_clean(a.tokens[i]).strip()!r}\n    {_token_listing(a.tokens, values)}")
-    images = [_activation_image([(r["tokens"], r["values"]) for r in rows], f"activations of {acts[0].unit}")] if image else []
+        lines.append(f"{a.text!r}: max {_num(peak)} at {_clean(a.tokens[i]).strip()!r}\n"
+                     f"    {_token_listing(a.tokens, values)}")
+    images = ([_activation_image([(r["tokens"], r["values"]) for r in rows], f"activations of {acts[0].unit}")]
+              if image else [])
     return ToolOutput(f"Activations of {acts[0].unit}:\n" + "\n".join(lines), images=images,
                       data={"unit": acts[0].unit, "rows": rows})
 
 
 @tool()
 def synthesize(ctx: ModelToolContext, unit: str, template: str, slots: dict[str, list[str]], n: int = 20) -> ToolOutput:
-    """Fill a template's {slots} with every combination of the given values (or n of them), run the texts, and return the unit's peak activation on each, strongest first.
+    """Fill a template's {slots} with every combination of the given values (or n of them), run the texts, and return
+    the unit's peak activation on each, strongest first.
 
     Args:
         unit: A unit address, e.g. layer.3.mlp.neuron.117.
@@ -308,14 +303,16 @@ def synthesize(ctx: ModelToolContext, unit: str, template: str, slots: dict[str,
         peaks.append((peak, a.text, _clean(a.tokens[i]).strip()))
     peaks.sort(key=lambda p: -p[0] if not math.isnan(p[0]) else math.inf)
     lines = [f"{_num(p)}  {t!r} (peak at {tok!r})" for p, t, tok in peaks]
-    return ToolOutput(f"Peak activation of {acts[0].unit} on {len(texts)} filled templates, strongest first:\n" + "\n".join(lines),
+    return ToolOutput(f"Peak activation of {acts[0].unit} on {len(texts)} filled templates, strongest first:\n"
+                      + "\n".join(lines),
                       data={"unit": acts[0].unit, "texts": [t for _, t, _ in peaks], "peaks": [p for p, _, _ in peaks]})
 
 
 @tool()
 def edit(ctx: ModelToolContext, unit: str, text: str, swaps: dict[str, list[str]] | None = None,
          remove_words: list[str] | None = None) -> ToolOutput:
-    """Make minimal edits of one text (swap a word for others, or remove a word) and report how each changes the unit's peak activation.
+    """Make minimal edits of one text (swap a word for others, or remove a word) and report how each changes the unit's
+    peak activation.
 
     Args:
         unit: One unit, e.g. layer.3.mlp.neuron.117.
@@ -334,15 +331,18 @@ def edit(ctx: ModelToolContext, unit: str, text: str, swaps: dict[str, list[str]
     effects = []
     for e in edits:
         after = acts[e.edited]
-        effects.append({"change": e.change, "edited": e.edited, "before": before, "after": after, "delta": after - before})
+        effects.append({"change": e.change, "edited": e.edited, "before": before, "after": after,
+                        "delta": after - before})
         lines.append(f"{e.change}: peak {_num(after)} (change {after - before:+.3g})  {e.edited!r}")
-    return ToolOutput(f"Edits of one text, unit {parsed}:\n" + "\n".join(lines), data={"unit": str(parsed), "effects": effects})
+    return ToolOutput(f"Edits of one text, unit {parsed}:\n" + "\n".join(lines),
+                      data={"unit": str(parsed), "effects": effects})
 
 
 @tool()
 def ablate(ctx: ModelToolContext, unit: str, texts: list[str], mode: Literal["zero", "mean", "resample"] = "zero",
            downstream: list[str] | None = None) -> ToolOutput:
-    """Knock a unit (or range) out at every token and measure what changes: next-token predictions and loss (language models) or the sentence embedding (encoders), and optionally later units.
+    """Knock a unit (or range) out at every token and measure what changes: next-token predictions and loss (language
+    models) or the sentence embedding (encoders), and optionally later units.
 
     Args:
         unit: The unit or range to ablate, e.g. layer.3.mlp.neuron.117 or layer.2.attn.head.0:4.
@@ -356,7 +356,7 @@ def ablate(ctx: ModelToolContext, unit: str, texts: list[str], mode: Literal["ze
     if len(texts) > 64:
         raise ToolInputError(f"{len(texts)} texts; ablate takes up to 64")
     ctx.check_interrupt()
-    r = _wrap_value_error(lambda: run_ablation(ctx.model, parsed, texts, mode=mode, downstream=downstream))
+    r = _wrap_value_error(lambda: interventions.ablate(ctx.model, parsed, texts, mode=mode, downstream=downstream))
     lines = [f"Ablating {r.unit} ({r.mode}):"]
     for i, t in enumerate(texts):
         line = f"{t!r}:"
@@ -377,7 +377,8 @@ def ablate(ctx: ModelToolContext, unit: str, texts: list[str], mode: Literal["ze
 
 @tool()
 def patch(ctx: ModelToolContext, clean: str, corrupt: str, site: str, positions: list[int] | None = None) -> ToolOutput:
-    """Activation patching (language models only): run the corrupt text with the site's activation copied from the clean text, and report how much of the clean run's next-token preference it restores (recovery 1 = all, 0 = none).
+    """Activation patching (language models only): run the corrupt text with the site's activation copied from the clean
+    text, and report how much of the clean run's next-token preference it restores (recovery 1 = all, 0 = none).
 
     Args:
         clean: The clean prompt.
@@ -388,10 +389,11 @@ def patch(ctx: ModelToolContext, clean: str, corrupt: str, site: str, positions:
 
     parsed = ctx.unit_of(site)
     ctx.check_interrupt()
-    r = _wrap_value_error(lambda: run_patch(ctx.model, clean, corrupt, parsed, positions=positions))
+    r = _wrap_value_error(lambda: interventions.patch(ctx.model, clean, corrupt, parsed, positions=positions))
     top = ", ".join(f"{_clean(w)!r} {p:.2f}" for w, p in r.top_patched)
     text = (f"Patching {r.site} (positions {'all' if r.positions is None else r.positions}) from clean into corrupt:\n"
-            f"metric clean {r.clean:.4g}, corrupt {r.corrupt:.4g}, patched {r.patched:.4g}; recovery {_num(r.recovery)}\n"
+            f"metric clean {r.clean:.4g}, corrupt {r.corrupt:.4g}, patched {r.patched:.4g}; "
+            f"recovery {_num(r.recovery)}\n"
             f"top next tokens after patching: {top}")
     return ToolOutput(text, data={"site": r.site, "clean": r.clean, "corrupt": r.corrupt, "patched": r.patched,
                                   "recovery": r.recovery})
@@ -400,7 +402,8 @@ def patch(ctx: ModelToolContext, clean: str, corrupt: str, site: str, positions:
 @tool()
 def steer(ctx: ModelToolContext, site: str, scale: float, texts: list[str], positions: Literal["all", "last"] = "all",
           max_new_tokens: int = 0) -> ToolOutput:
-    """Steering (language models only): add `scale` to each neuron or residual dimension of the site and report how next-token predictions (and, if asked, greedy continuations) change.
+    """Steering (language models only): add `scale` to each neuron or residual dimension of the site and report how
+    next-token predictions (and, if asked, greedy continuations) change.
 
     Args:
         site: MLP neurons or residual dimensions, e.g. layer.3.mlp.neuron.117 or layer.4.resid.dim.0:10.
@@ -421,7 +424,7 @@ def steer(ctx: ModelToolContext, site: str, scale: float, texts: list[str], posi
         raise ToolInputError(f"max_new_tokens must be between 0 and 20, got {max_new_tokens}")
     width = len(parsed.indices) if parsed.indices is not None else ctx.model.site_width(parsed.site)
     ctx.check_interrupt()
-    r = _wrap_value_error(lambda: run_steer(ctx.model, parsed, torch.ones(width), scale, texts,
+    r = _wrap_value_error(lambda: interventions.steer(ctx.model, parsed, torch.ones(width), scale, texts,
                                             positions=positions, max_new_tokens=max_new_tokens))
     lines = [f"Steering {r.site} by {scale:+g} at {positions} positions:"]
     for i, t in enumerate(texts):
@@ -437,7 +440,8 @@ def steer(ctx: ModelToolContext, site: str, scale: float, texts: list[str], posi
 
 @tool()
 def attention(ctx: ModelToolContext, unit: str, text: str) -> ToolOutput:
-    """An attention head's pattern on one text: for each token, the tokens it attends to most (with weights), plus the share of attention to the previous token.
+    """An attention head's pattern on one text: for each token, the tokens it attends to most (with weights), plus the
+    share of attention to the previous token.
 
     Args:
         unit: One head, e.g. layer.2.attn.head.5.
@@ -458,9 +462,11 @@ def attention(ctx: ModelToolContext, unit: str, text: str) -> ToolOutput:
     lines = [f"Attention of {parsed} on {text!r} (query token -> its top keys):"]
     for q, tok in enumerate(tokens[:MAX_TOKENS_SHOWN]):
         w, k = pattern[q].topk(min(3, len(tokens)))
-        keys = ", ".join(f"{_clean(tokens[int(j)]).strip() or tokens[int(j)]}@{int(j)} {float(v):.2f}" for v, j in zip(w, k))
+        keys = ", ".join(f"{_clean(tokens[int(j)]).strip() or tokens[int(j)]}@{int(j)} {float(v):.2f}"
+                         for v, j in zip(w, k))
         lines.append(f"{q} {_clean(tok).strip() or tok}: {keys}")
-    prev = float(torch.stack([pattern[q, q - 1] for q in range(1, len(tokens))]).mean()) if len(tokens) > 1 else float("nan")
+    prev = (float(torch.stack([pattern[q, q - 1] for q in range(1, len(tokens))]).mean()) if len(tokens) > 1
+            else float("nan"))
     lines.append(f"mean attention to the previous token: {_num(prev)}")
     return ToolOutput("\n".join(lines), data={"unit": str(parsed), "tokens": tokens, "pattern": pattern.tolist(),
                                               "previous_token": prev})
@@ -469,10 +475,13 @@ def attention(ctx: ModelToolContext, unit: str, text: str) -> ToolOutput:
 @tool(kinds=["chat"])
 def function_vector(ctx: ModelToolContext, pairs: list[list[str]], n_prompts: int = 5, n_shots: int = 5,
                     top_heads: int = 5) -> ToolOutput:
-    """Function probing (language models only): find the attention heads that carry an in-context task (function vectors, Todd et al.) from input/output pairs, and test whether their summed output makes the model do the task zero-shot.
+    """Function probing (language models only): find the attention heads that carry an in-context task (function
+    vectors, Todd et al.) from input/output pairs, and test whether their summed output makes the model do the task
+    zero-shot.
 
     Args:
-        pairs: Input/output examples of the task, each [input, output], e.g. [["hot", "cold"], ["big", "small"], ...]; at least n_shots + 1 of them.
+        pairs: Input/output examples of the task, each [input, output], e.g. [["hot", "cold"], ["big", "small"], ...];
+            at least n_shots + 1 of them.
         n_prompts: Number of in-context prompts averaged over (1 to 20).
         n_shots: Demonstrations per prompt (1 to 10).
         top_heads: Heads summed into the function vector (1 to 20).
@@ -484,12 +493,12 @@ def function_vector(ctx: ModelToolContext, pairs: list[list[str]], n_prompts: in
         raise ToolInputError("every pair must be [input, output]")
     examples = [(str(x), str(y)) for x, y in pairs]
     ctx.check_interrupt()
-    fv = _wrap_value_error(lambda: compute_function_vector(ctx.model, examples, n_prompts=n_prompts, n_shots=n_shots,
-                                           top_heads=top_heads))
+    fv = _wrap_value_error(lambda: function_vectors.function_vector(ctx.model, examples, n_prompts=n_prompts,
+                                                                    n_shots=n_shots, top_heads=top_heads))
     ctx.check_interrupt()
     base = zero_shot_accuracy(ctx.model, examples)
     steered = zero_shot_accuracy(ctx.model, examples, fv)
-    heads = ", ".join(f"{u} (AIE {fv.aie[l, h]:.3g})" for u, (l, h) in zip(fv.head_units(), fv.heads))
+    heads = ", ".join(f"{u} (AIE {fv.aie[layer, h]:.3g})" for u, (layer, h) in zip(fv.head_units(), fv.heads))
     text = (f"Top heads by average indirect effect: {heads}\n"
             f"zero-shot accuracy on the {len(examples)} pairs: {base:.0%} without, {steered:.0%} with the function "
             f"vector added at layer {ctx.model.n_layers // 3}")
@@ -498,7 +507,10 @@ def function_vector(ctx: ModelToolContext, pairs: list[list[str]], n_prompts: in
 
 @tool(kinds=["chat"])
 def describe_unit(ctx: ModelToolContext, unit: str) -> ToolOutput:
-    """Run the builtin labeler on one unit: it reads the unit's top exemplars, tests the candidate words in synthetic sentences against control words and a WordNet category on unseen words, and returns a label, a description and its evidence (attention heads: their previous-token/induction role is tested instead). A quick automatic first pass; check its claims with your own experiments.
+    """Run the builtin labeler on one unit: it reads the unit's top exemplars, tests the candidate words in synthetic
+    sentences against control words and a WordNet category on unseen words, and returns a label, a description and its
+    evidence (attention heads: their previous-token/induction role is tested instead). A quick automatic first pass;
+    check its claims with your own experiments.
 
     Args:
         unit: One unit, e.g. layer.3.mlp.neuron.117 or layer.2.attn.head.5.
@@ -545,7 +557,8 @@ def submit_label(ctx: ModelToolContext, label: str, description: str, evidence: 
 
     Args:
         label: A short label (a few words), e.g. "the word 'river'".
-        description: One paragraph: what the unit responds to, in which contexts, and how strongly; quote the words it fires on.
+        description: One paragraph: what the unit responds to, in which contexts, and how strongly;
+            quote the words it fires on.
         evidence: One sentence per experiment that supports the description (what you ran and what came back).
     """
     problems = []
@@ -557,7 +570,7 @@ def submit_label(ctx: ModelToolContext, label: str, description: str, evidence: 
     if not evidence:
         problems.append("evidence is empty: cite at least one experiment")
     if problems:
-        return ToolOutput("Label rejected: " + "; ".join(problems) + ". Fix these and call submit_label again.",
+        return ToolOutput(render("answer_rejected", what="Label", problems=problems, tool="submit_label"),
                           is_error=True)
     ctx.submitted = LabelSubmission(label.strip(), description.strip(), evidence)
     return ToolOutput("Label accepted.", answer=Answer(description=description.strip(), label=label.strip()),

@@ -140,8 +140,9 @@ class Sandbox:
     `inputs -> outputs` (e.g. a sealed black box). When it raises one of `input_errors` (a
     sealed function's input validation raises TypeError/ValueError), model code sees the
     message; any other exception reaches it only as "f failed", since its message could reveal
-    the implementation. Use as a context manager; `run(code)` for each code round. If the child dies (timeout, crash, exit), the next run starts a fresh one
-    and the result says the namespace was reset.
+    the implementation. Use as a context manager; `run(code)` for each code round. If the child
+    dies (timeout, crash, exit), the next run starts a fresh one and the result says the
+    namespace was reset.
     """
 
     def __init__(

@@ -18,9 +18,10 @@ from typing import Any, Callable, Iterable
 
 from pydantic import TypeAdapter, ValidationError
 
-from agent.backends.base import ToolCall
 from agent.ledger import HypothesisUpdate, Ledger
+from agent.messages import ToolCall
 from agent.task import Answer, Task
+from prompts import render
 
 
 @dataclass
@@ -243,7 +244,8 @@ class ToolRegistry:
 
     def openai_schemas(self) -> list[dict]:
         return [
-            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.parameters_schema()}}
+            {"type": "function",
+             "function": {"name": t.name, "description": t.description, "parameters": t.parameters_schema()}}
             for t in self
         ]
 
@@ -257,7 +259,8 @@ class ToolRegistry:
                 "name": t.name,
                 "signature": t.signature(),
                 "description": t.description,
-                "params": [{"name": p.name, "type": _type_name(p.annotation), "description": p.description} for p in t.params],
+                "params": [{"name": p.name, "type": _type_name(p.annotation), "description": p.description}
+                           for p in t.params],
             }
             for t in self
         ]
@@ -268,7 +271,7 @@ class ToolRegistry:
             return ToolOutput(f"Could not read the call to {call.name}: {call.error}", is_error=True)
         t = self.tools.get(call.name)
         if t is None:
-            return ToolOutput(f"Unknown tool '{call.name}'. Available tools: {', '.join(self.tools)}", is_error=True)
+            return ToolOutput(render("unknown_tool", tool=call.name, available=list(self.tools)), is_error=True)
         try:
             return t.func(ctx, **t.validate(call.arguments))
         except ToolInputError as e:
@@ -286,7 +289,8 @@ def call_function(ctx: ToolContext, inputs: list[int | float | str]) -> ToolOutp
     """Evaluate the black-box function f on a batch of inputs and return one output per input.
 
     Args:
-        inputs: The inputs, in order: numbers for numeric functions, strings (words) otherwise. Batch many inputs in one call.
+        inputs: The inputs, in order: numbers for numeric functions, strings (words) otherwise.
+            Batch many inputs in one call.
     """
     box = ctx.task.black_box
     seen = len(getattr(box, "errors", ()))
@@ -302,7 +306,9 @@ def call_function(ctx: ToolContext, inputs: list[int | float | str]) -> ToolOutp
 
 @tool()
 def run_python(ctx: ToolContext, code: str) -> ToolOutput:
-    """Run Python code in a sandbox (variables persist between runs); print() what you want to see. Inside, f(x) or f([x1, x2, ...]) calls the black box, plot(xs, ys) shows a line plot, show(image) shows an image; numpy is available.
+    """Run Python code in a sandbox (variables persist between runs); print() what you want to see.
+    Inside, f(x) or f([x1, x2, ...]) calls the black box, plot(xs, ys) shows a line plot, show(image) shows an image;
+    numpy is available.
 
     Args:
         code: A complete Python program.
@@ -376,7 +382,8 @@ def _line_plot(points: list[tuple[float, float]], low: float, high: float) -> by
 
 @tool()
 def record_hypotheses(ctx: ToolContext, hypotheses: list[HypothesisUpdate]) -> ToolOutput:
-    """Add or update hypotheses in your ledger (id, statement, status open/supported/refuted, and the evidence that moved it). Returns the whole ledger.
+    """Add or update hypotheses in your ledger (id, statement, status open/supported/refuted, and the evidence that
+    moved it). Returns the whole ledger.
 
     Args:
         hypotheses: The new or changed hypotheses, each an object {id, statement, status, evidence}.
@@ -401,7 +408,8 @@ def submit(
     Args:
         description: A concise description of what f does.
         code: Python code defining `def function(x):` that reproduces f (required for numeric and string functions).
-        domain: For numeric functions, [low, high]: the interval where f behaves differently from elsewhere; omit if none.
+        domain: For numeric functions, [low, high]: the interval where f behaves differently from elsewhere;
+            omit if none.
         label: A short name for the behaviour (a few words).
     """
     problems = []
@@ -417,7 +425,7 @@ def submit(
         except SyntaxError as e:
             problems.append(f"code does not compile: {e.msg} (line {e.lineno})")
     if problems:
-        return ToolOutput("Answer rejected: " + "; ".join(problems) + ". Fix these and call submit again.", is_error=True)
+        return ToolOutput(render("answer_rejected", what="Answer", problems=problems, tool="submit"), is_error=True)
     return ToolOutput("Answer accepted.", answer=answer)
 
 

@@ -24,6 +24,7 @@ import hashlib
 import re
 from typing import Callable, Protocol, Sequence
 
+from agent.registry import complete, register, resolve, retire, via_policy
 from find_functions.spec import Category, MultipleChoiceItem
 from prompts import render
 
@@ -42,6 +43,7 @@ class Judge(Protocol):
         ...
 
 
+@register("judge", "offline")
 class OfflineJudge:
     name = "offline"
 
@@ -97,30 +99,20 @@ class LLMJudge:
         return int(match.group(1)) - 1 if match else None
 
 
-LLM_BACKENDS = ("openai:", "anthropic:", "openai-compatible:", "local:")
+retire("judge", "auto", "--judge auto is gone: it let the LLM under test grade its own descriptions; use "
+       "--judge offline (the default) or name a judge LLM, e.g. --judge openai:gpt-4o")
+
+
+@via_policy("judge", llm_only=True)
+def _llm_judge(spec: str, **options: object) -> Judge:
+    ask = complete(spec, **options)
+    system = render("judge_system.j2")
+    return LLMJudge(lambda prompt: ask(system, prompt)[0], name=spec)
 
 
 def make_judge(spec: str) -> Judge:
-    """`offline`, or an LLM backend spec naming the judge LLM."""
-    if spec == "auto":
-        raise ValueError("--judge auto is gone: it let the LLM under test grade its own descriptions; use "
-                         "--judge offline (the default) or name a judge LLM, e.g. --judge openai:gpt-4o")
-    if spec == "offline":
-        return OfflineJudge()
-    if not spec.startswith(LLM_BACKENDS):
-        raise ValueError(f"--judge {spec!r}: expected offline or an LLM backend ({', '.join(LLM_BACKENDS)}...)")
-    from agent.backends import make_policy
-    from agent.backends.base import UserMessage
-    from agent.tools_registry import ToolRegistry
-
-    policy = make_policy(spec)
-    no_tools = ToolRegistry([])
-    system = render("judge_system.j2")
-
-    def complete(prompt: str) -> str:
-        return policy.next_turn(system, [UserMessage(text=prompt)], no_tools).text
-
-    return LLMJudge(complete, name=spec)
+    """`offline`, or an LLM spec naming the judge LLM (agent.registry resolves it)."""
+    return resolve("judge", spec)
 
 
 def multiple_choice_accuracy(judge: Judge, category: Category, description: str,

@@ -19,12 +19,10 @@ units are labeled again on resume, a crashing one is not, so it cannot stall the
 """
 from __future__ import annotations
 
-import importlib
 import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -33,6 +31,8 @@ from rich.progress import TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
+from agent.labelers import Labeler, LabelJob
+from evals.label_config import LabelConfig
 from evals.pool import WorkerStartError, resilient_map
 from evals.progress import RunProgress
 from evals.run_dir import RunDirectory, RunError, last_per_key, now, read_results, versions
@@ -48,34 +48,6 @@ SUMMARY = "summary.json"
 SCORE_KEYS = ("simulation", "detection", "fuzzing", "causal_contrast")
 BASELINES = ("random", "top_token")
 KINDS = {"mlp": "neuron", "attn": "head", "resid": "dim"}
-
-
-@dataclass
-class LabelConfig:
-    """What a labeling run is.  ``model`` is a name/path (workers load it themselves) or a
-    loaded model (sent to each worker by value)."""
-
-    model: "str | SubjectModel"
-    units: str
-    out: Path
-    backend: str = "builtin"
-    workers: int = 1
-    k: int = 20
-    corpus: str = "default"
-    max_windows: int | None = 4000
-    n_random: int = 10
-    simulator: str = "offline"
-    seed: int = 0
-    max_rounds: int = 12
-    cache_root: Path | None = None
-    backend_options: dict[str, Any] = field(default_factory=dict)
-
-    def identity(self, subject: SubjectModel) -> dict[str, Any]:
-        """The settings a resume must share (units may grow; workers may change)."""
-        return {"model": subject.name, "fingerprint": subject.fingerprint(), "backend": self.backend,
-                "k": self.k, "corpus": self.corpus, "max_windows": self.max_windows,
-                "n_random": self.n_random, "simulator": self.simulator, "seed": self.seed,
-                "max_rounds": self.max_rounds}
 
 
 def unit_kind(unit: "str | Unit") -> str:
@@ -120,6 +92,7 @@ class UnitLabeler:
         self.cfg, self.model = cfg, subject
         self.corpus = load_corpus(cfg.corpus)
         self.vocab = list(subject.tokenizer.get_vocab())
+        self.labeler = make_labeler(cfg.backend, cfg.backend_options)
         self._simulator: Any = None
 
     @property
@@ -149,7 +122,9 @@ class UnitLabeler:
         ex = dataset_exemplars(self.model, unit, k=cfg.k, corpus=self.corpus, n_random=cfg.n_random,
                                max_windows=cfg.max_windows, root=cfg.cache_root)
         seen, held_top = split_exemplars(ex.top)
-        result = self._investigate(unit, kind, seen, log_dir)
+        result = self.labeler(LabelJob(self.model, unit, kind, seen, log_dir, corpus=self.corpus,
+                                       max_rounds=cfg.max_rounds, cache_root=cfg.cache_root,
+                                       max_windows=cfg.max_windows, builtin=cfg.labeler))
         row: dict[str, Any] = {"unit": unit, "kind": kind, "backend": cfg.backend, "label": result.label,
                                "description": result.description, "evidence": result.evidence}
         if kind == "head":
@@ -165,23 +140,21 @@ class UnitLabeler:
         row["seconds"] = round(time.perf_counter() - started, 3)
         return row
 
-    def _investigate(self, unit: str, kind: str, seen: list[Exemplar], log_dir: Path) -> Any:
-        cfg = self.cfg
-        if cfg.backend == "builtin":
-            if kind == "head":
-                from agent.labeling_heads import investigate_head
-                return investigate_head(self.model, unit, log_dir)
-            from agent.labeling import investigate_unit
-            return investigate_unit(self.model, unit, seen, log_dir)
-        from agent.labeling_llm import investigate_unit_llm
-        return investigate_unit_llm(self.model, unit, cfg.backend, seen, log_dir, corpus=self.corpus,
-                                    max_rounds=cfg.max_rounds, cache_root=cfg.cache_root,
-                                    max_windows=cfg.max_windows, **cfg.backend_options)
-
 
 def _usage_dict(usage: Any) -> dict[str, Any]:
     from agent.task import Usage
     return (usage or Usage()).model_dump()
+
+
+def make_labeler(spec: str, options: dict[str, Any], kinds: frozenset[str] = frozenset()) -> Labeler:
+    """The labeler named by ``--backend`` (agent.registry): ``builtin`` or an LLM spec; a
+    RunError for a bad spec, a missing API key, or (``kinds``) a kind of unit it cannot label."""
+    from agent.backends.base import MissingCredentials
+    from agent.registry import resolve
+    try:
+        return resolve("labeler", spec, kinds=kinds, **options)
+    except (ValueError, MissingCredentials) as e:
+        raise RunError(str(e)) from e
 
 
 def make_simulator(spec: str) -> Any:
@@ -191,7 +164,7 @@ def make_simulator(spec: str) -> Any:
     try:
         return make(spec)
     except (ValueError, MissingCredentials) as e:
-        raise RunError(f"--simulator {spec!r}: {e}") from e
+        raise RunError(str(e)) from e
 
 
 def score_unit(description: str, *, model: SubjectModel, unit: str, held_top: list[Exemplar],
@@ -217,6 +190,7 @@ def _num(x: Any) -> float | None:
 def _start_labeler(cfg: LabelConfig, threads: int) -> UnitLabeler:
     """A worker process's labeler: the model loaded by name, or the one sent by value."""
     import torch
+
     from tools.models import load_model
 
     torch.set_num_threads(threads)
@@ -262,31 +236,19 @@ def finished(row: dict[str, Any]) -> bool:
     return "error" not in row or row.get("error_kind") == "crashed"
 
 
-def _check_backend(spec: str) -> None:
-    """Fail before any work on a bad spec or a missing API key."""
-    if spec == "builtin":
-        return
-    if spec.startswith("local:"):
-        return                         # heavy to build; its errors surface on the first unit
-    from agent.backends import make_policy
-    from agent.backends.base import MissingCredentials
-    try:
-        make_policy(spec)
-    except (ValueError, MissingCredentials) as e:
-        raise RunError(f"labeling backend {spec!r}: {e}") from e
-
-
-def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend: str, out: Path, workers: int = 1,
-                 k: int = 20, corpus: str = "default", max_windows: int | None = 4000, n_random: int = 10,
-                 simulator: str = "offline", seed: int = 0, max_rounds: int = 12,
-                 cache_root: Path | None = None, console: Console | None = None,
-                 backend_options: dict[str, Any] | None = None) -> dict[str, Any]:
+def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend: str, out: Path,
+                 workers: int = LabelConfig.workers, k: int = LabelConfig.k, corpus: str = LabelConfig.corpus,
+                 max_windows: int | None = LabelConfig.max_windows, n_random: int = LabelConfig.n_random,
+                 simulator: str = LabelConfig.simulator, seed: int = LabelConfig.seed,
+                 max_rounds: int = LabelConfig.max_rounds, cache_root: Path | None = LabelConfig.cache_root,
+                 console: Console | None = None, backend_options: dict[str, Any] | None = None) -> dict[str, Any]:
     """Label every unit of ``units`` (an address, range or whole site, or a list of them),
     resumably; returns the summary.
 
-    ``backend``: ``builtin`` or any LLM spec ``agent.backends.make_backend`` accepts;
+    ``backend``: ``builtin`` or an LLM spec (``agent.registry``, role ``labeler``);
     ``simulator``: ``offline`` or an LLM spec (the scorer's); ``max_windows`` caps the corpus
-    windows the exemplar cache scans (None: all of it); ``workers``: processes.
+    windows the exemplar cache scans (None: all of it); ``workers``: processes. The defaults are
+    ``LabelConfig``'s; config.json also records the builtin labelers' thresholds.
     """
     from tools.exemplars import build_cache
     from tools.models import load_model
@@ -296,7 +258,7 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         raise RunError(f"workers must be >= 1, got {workers}")
     if k < 4:
         raise RunError(f"k must be >= 4 (half the top windows are held out for scoring), got {k}")
-    _check_backend(backend)
+    make_labeler(backend, dict(backend_options or {}))  # fail now, before any work
     console = console or Console(stderr=True)
     addresses = [units] if isinstance(units, str) else list(units)
     if not addresses:
@@ -309,11 +271,10 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
     with RunDirectory(cfg.out, CONFIG, LABELS, "label run") as run_dir:
         subject = load_model(model) if isinstance(model, str) else model
         wanted = list(dict.fromkeys(str(u) for a in addresses for u in expand(a, subject)))
-        if any(unit_kind(u) == "head" for u in wanted) and backend == "builtin":
-            _require_head_labeler()
+        make_labeler(backend, cfg.backend_options, frozenset(unit_kind(u) for u in wanted))
         make_simulator(simulator)             # a bad --simulator fails now, not once per unit
         # the units may change (a resume can widen the range); config.json names the latest request
-        run_dir.start_or_resume(cfg.identity(subject), new={"created": now(), "versions": versions()},
+        run_dir.start_or_resume(cfg.identity(subject), new={"created": now(), "versions": versions(), **cfg.recorded()},
                                 latest={"units": cfg.units})
         done = {u for u, r in last_per_key(run_dir.rows(), "unit").items() if finished(r)}
         todo = [u for u in wanted if u not in done]
@@ -355,14 +316,6 @@ def _layer(unit: str) -> int:
     return parse_unit(unit).layer
 
 
-def _require_head_labeler() -> None:
-    try:
-        importlib.import_module("agent.labeling_heads")
-    except ImportError as e:
-        raise RunError(f"head units (layer.L.attn.head.H) need the head labeler agent.labeling_heads, "
-                       f"which cannot be imported here ({e}); label neurons or dims, or use an LLM backend") from e
-
-
 # ----------------------------------------------------------------------------- summary
 
 def _mean(xs: list[float]) -> float | None:
@@ -377,8 +330,9 @@ def summarize(rows: list[dict[str, Any]], labeled_now: int = 0, wall_seconds: fl
     have no simulation score), so the three numbers always compare like with like.
     """
     ok = [r for r in rows if "error" not in r]
+    kinds = sorted({r.get("kind") for r in rows})
     out: dict[str, Any] = {"units": len(rows), "errors": len(rows) - len(ok),
-                           "kinds": {k: sum(r.get("kind") == k for r in rows) for k in sorted({r.get("kind") for r in rows})}}
+                           "kinds": {k: sum(r.get("kind") == k for r in rows) for k in kinds}}
     if not rows:
         return out
     scores: dict[str, Any] = {}

@@ -10,7 +10,7 @@ and guesses, token by token, where the unit fires.  Two such readers share one p
   (``noun.animal``) predicts 0.5 on words of that category; ``punctuation`` and
   ``start of the text`` name token classes.  It reads the builtin labeler's convention
   (agent/labeling.py) exactly and any plain-English description roughly.
-- ``LLMSimulator``: an LLM (any backend spec ``agent.backends.make_policy`` accepts) reads
+- ``LLMSimulator``: an LLM (any LLM spec, ``agent.registry.complete``) reads
   the description and one excerpt's numbered tokens and answers an integer 0-10 per token,
   as in Bills et al.; one request per excerpt keeps replies short enough for weak models.
 
@@ -23,11 +23,12 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 import numpy as np
 
 from agent.labeling import is_punctuation, lemma, lexnames, token_word
+from agent.registry import Complete, complete, register, resolve, via_policy
 from agent.task import Usage
 from prompts import render
 from tools.words import words_of
@@ -53,7 +54,6 @@ RANK_DECAY = 0.1
 EARLY_PIECE_WEIGHT = 0.5
 #: The LLM simulator's scale (Bills et al.): integers 0..MAX_LEVEL, divided by MAX_LEVEL.
 MAX_LEVEL = 10
-LLM_PREFIXES = ("openai:", "anthropic:", "openai-compatible:", "local:")
 
 
 class ScorerReplyError(ValueError):
@@ -144,6 +144,7 @@ def lexical_simulate(description: str, excerpts: list[list[str]]) -> list[np.nda
     return out
 
 
+@register("simulator", "offline")
 class OfflineSimulator:
     """The deterministic lexical simulator (see the module docstring)."""
 
@@ -159,9 +160,6 @@ class OfflineSimulator:
 
 # ----------------------------------------------------------------------------- LLM
 
-Ask = Callable[[str, str], tuple[str, Usage]]
-
-
 @dataclass
 class LLMClient:
     """One LLM behind a ``(system, prompt) -> (text, usage)`` callable; adds up what it costs.
@@ -170,7 +168,7 @@ class LLMClient:
     simulator's documented per-excerpt fallback), so a run can report them.
     """
 
-    ask_fn: Ask
+    ask_fn: Complete
     name: str
     usage: Usage = field(default_factory=Usage)
     failures: list[str] = field(default_factory=list)
@@ -180,25 +178,6 @@ class LLMClient:
         text, used = self.ask_fn(render("simulate_system.j2"), render(template, **ctx))
         self.usage = self.usage + used
         return text or ""
-
-
-def llm_client(spec: str, **options: object) -> LLMClient:
-    """An ``LLMClient`` for any LLM backend spec (the way ``evals.judge.make_judge`` calls one)."""
-    if not spec.startswith(LLM_PREFIXES):
-        raise ValueError(f"simulator {spec!r}: expected 'offline' or an LLM backend spec "
-                         f"({', '.join(p + '...' for p in LLM_PREFIXES)})")
-    from agent.backends import make_policy
-    from agent.backends.base import UserMessage
-    from agent.tools_registry import ToolRegistry
-
-    policy = make_policy(spec, **options)
-    no_tools = ToolRegistry([])
-
-    def ask(system: str, prompt: str) -> tuple[str, Usage]:
-        turn = policy.next_turn(system, [UserMessage(text=prompt)], no_tools)
-        return turn.text, turn.usage
-
-    return LLMClient(ask, spec)
 
 
 def display_token(token: str) -> str:
@@ -268,11 +247,11 @@ class LLMSimulator:
         return out
 
 
+@via_policy("simulator", llm_only=True)
+def _llm_simulator(spec: str, **options: object) -> Simulator:
+    return LLMSimulator(LLMClient(complete(spec, **options), spec))
+
+
 def make_simulator(spec: str = "offline", **options: object) -> Simulator:
-    """``"offline"`` or an LLM backend spec (``openai:MODEL``, ``anthropic:MODEL``,
-    ``openai-compatible:MODEL@URL``, ``local:PATH|smollm2``); ``options`` go to the policy."""
-    if spec == "offline":
-        if options:
-            raise ValueError(f"the offline simulator takes no options, got {sorted(options)}")
-        return OfflineSimulator()
-    return LLMSimulator(llm_client(spec, **options))
+    """``offline`` or an LLM spec (agent.registry resolves it); ``options`` go to the LLM's policy."""
+    return resolve("simulator", spec, **options)

@@ -29,6 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from evals.judge import Judge, multiple_choice_accuracy
+from evals.label_config import LabelConfig
 from evals.label_runner import run_labeling
 from evals.run_dir import RunDirectory, RunError, read_results
 from evals.runner import check_judge
@@ -43,7 +44,8 @@ RECORD = "check.json"
 
 def run_planted_check(model: str | SubjectModel = "minilm", n: int = 10, backend: str = "builtin",
                       out: Path = Path("runs/planted"), judge: str = "offline", seed: int = 0,
-                      layer: int | None = None, corpus: str = "default", max_windows: int | None = 4000,
+                      layer: int | None = None, corpus: str = LabelConfig.corpus,
+                      max_windows: int | None = LabelConfig.max_windows,
                       cache_root: Path | None = None, suite: PlantedSuite | None = None,
                       console: Console | None = None) -> dict[str, Any]:
     """Plant `n` entity functions into `model`, label the planted neurons, score the labels.

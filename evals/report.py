@@ -117,7 +117,7 @@ def _scores(row: dict[str, Any]) -> list[tuple[str, Any, str]]:
 
 def _facts(row: dict[str, Any], events: list[dict[str, Any]]) -> list[tuple[str, Any]]:
     usage = row.get("usage") or {}
-    end = next((e for e in reversed(events) if e.get("type") == "end"), {})
+    end = next((e for e in reversed(events) if e["type"] == "end"), {})
     facts: list[tuple[str, Any]] = [("black-box calls", row.get("black_box_calls")), ("rounds", row.get("rounds")),
                                     ("seconds", row.get("seconds")), ("stop reason", end.get("stop_reason"))]
     if usage.get("llm_calls") or usage.get("input_tokens"):
@@ -135,13 +135,10 @@ def investigation_from_result(row: dict[str, Any], run_dir: Path, out: Path) -> 
     """The view of one results row, with its transcript (when the backend wrote one)."""
     category, fid = row["category"], row["id"]
     log_dir = run_dir / category / fid
-    events = read_events(log_dir)
-    note = None
-    if events is None:
-        events = []
-        note = "No transcript: this backend wrote none, or the investigation failed before it started one."
+    events, note = read_events(
+        log_dir, "No transcript: this backend wrote none, or the investigation failed before it started one.")
     hypotheses, timeline = ledger_views(ledger_of(events))
-    answer = row.get("answer") or next((e.get("answer") for e in reversed(events) if e.get("type") == "end"), None)
+    answer = row.get("answer") or next((e["answer"] for e in reversed(events) if e["type"] == "end"), None)
     return InvestigationView(
         key=row.get("key", f"{category}/{fid}"), variant=row.get("variant"),
         answer=answer if isinstance(answer, dict) else {}, error=row.get("error"), score=row.get("score"),

@@ -6,9 +6,8 @@ outputs, where they interrupted, and the hypothesis ledger as a timeline, so a s
 read (or shared) after the terminal is gone.
 
 Input: SESSION_DIR/session.json ({"kind": "chat", "model", "backend", "created", "seed",
-"versions"}) and SESSION_DIR/transcript.jsonl (agent/transcript.py events plus `command` and
-`interrupted`), images under SESSION_DIR/images/. A session killed mid-write leaves a torn last
-line: it is skipped.
+"versions"}) and SESSION_DIR/transcript.jsonl (agent.events, read through agent.transcript:
+a torn last line is skipped), images under SESSION_DIR/images/.
 """
 
 from __future__ import annotations
@@ -40,25 +39,23 @@ IMAGE_PREFIX = "session"
 def session_stats(events: list[dict[str, Any]]) -> list[tuple[str, Any]]:
     """What happened in the session, counted: turns, tool calls, commands, interruptions, tokens."""
     def count(kind: str) -> int:
-        return sum(e.get("type") == kind for e in events)
+        return sum(e["type"] == kind for e in events)
 
-    calls = sum(len(e.get("tool_calls") or []) for e in events if e.get("type") == "assistant")
-    usage = [e.get("usage") for e in events if e.get("type") == "assistant" and isinstance(e.get("usage"), dict)]
+    turns = [e for e in events if e["type"] == "assistant"]
 
     def total(key: str) -> float:
-        return sum(u[key] for u in usage if isinstance(u.get(key), (int, float)) and not isinstance(u.get(key), bool))
+        return sum(e["usage"][key] for e in turns)
 
-    stats: list[tuple[str, Any]] = [("user messages", count("user")), ("assistant turns", count("assistant")),
-                                    ("tool calls", calls), ("tool errors", sum(bool(e.get("is_error")) for e in events
-                                                                              if e.get("type") == "tool_result")),
+    stats: list[tuple[str, Any]] = [("user messages", count("user")), ("assistant turns", len(turns)),
+                                    ("tool calls", sum(len(e["tool_calls"]) for e in turns)),
+                                    ("tool errors", sum(e["is_error"] for e in events if e["type"] == "tool_result")),
                                     ("slash commands", count("command")), ("interruptions", count("interrupted"))]
     if total("input_tokens") or total("output_tokens"):
         stats += [("input tokens", int(total("input_tokens"))), ("output tokens", int(total("output_tokens")))]
     if total("cost_usd"):
         stats.append(("cost (USD)", total("cost_usd")))
-    times = [e["t"] for e in events if isinstance(e.get("t"), (int, float))]
-    if times:
-        stats.append(("session seconds", max(times)))
+    if events:
+        stats.append(("session seconds", max(e["t"] for e in events)))
     return stats
 
 
@@ -67,11 +64,7 @@ def build_chat_report(session_dir: Path, out: Path | None = None) -> Path:
     meta = read_json_object(session_dir / SESSION)
     if meta.get("kind") != "chat":
         raise ReportError(f"{session_dir / SESSION} is a session of kind {meta.get('kind')!r}, expected 'chat'")
-    events = read_events(session_dir)
-    note = None
-    if events is None:
-        events = []
-        note = "No transcript: the session ended before anything was said."
+    events, note = read_events(session_dir, "No transcript: the session ended before anything was said.")
     hypotheses, timeline = ledger_views(ledger_of(events))
     out = Path(out) if out is not None else session_dir / REPORT_DIR
     shown = {k: meta[k] for k in META_SHOWN if k in meta} | {k: v for k, v in meta.items()

@@ -29,7 +29,7 @@ from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
 
 import prompts
-from agent.transcript import TRANSCRIPT_NAME, read_transcript
+from agent.transcript import TRANSCRIPT_NAME, TranscriptError, experiment_text, read_transcript
 
 REPORT_DIR = "report"
 #: A file in every report directory: only a directory holding it may be replaced by a rebuild.
@@ -223,7 +223,8 @@ def exemplar_views(groups: Mapping[str, Any]) -> list[ExemplarView]:
         if not isinstance(exemplars, list):
             raise ValueError(f"exemplars[{group!r}] is {type(exemplars).__name__}, expected a list")
         for n, ex in enumerate(exemplars):
-            if not (isinstance(ex, Mapping) and isinstance(ex.get("tokens"), list) and isinstance(ex.get("values"), list)):
+            if not (isinstance(ex, Mapping) and isinstance(ex.get("tokens"), list)
+                    and isinstance(ex.get("values"), list)):
                 raise ValueError(f"exemplars[{group!r}][{n}] needs lists 'tokens' and 'values'")
             try:
                 shades = shade_tokens(ex["tokens"], ex["values"])
@@ -238,53 +239,47 @@ def exemplar_views(groups: Mapping[str, Any]) -> list[ExemplarView]:
 
 # ----------------------------------------------------------------------------- transcripts
 
-def read_events(log_dir: Path) -> list[dict[str, Any]] | None:
-    """The events of `log_dir/transcript.jsonl` (a torn last line skipped), or None without one."""
+def read_events(log_dir: Path, missing: str) -> tuple[list[dict[str, Any]], str | None]:
+    """The events of `log_dir/transcript.jsonl` through the one reader (agent.transcript), and
+    the note a page shows instead: `missing` without a transcript, the reader's error for one it
+    refuses (one unreadable transcript should not cost the whole report)."""
     if not (log_dir / TRANSCRIPT_NAME).is_file():
-        return None
-    return [e for e in read_transcript(log_dir) if isinstance(e, dict)]
+        return [], missing
+    try:
+        return list(read_transcript(log_dir)), None
+    except TranscriptError as e:
+        return [], f"The transcript cannot be read: {e}"
 
 
 def ledger_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     """The last ledger snapshot (a `hypotheses` event, or the ledger the `end` event carries)."""
     ledger: dict[str, Any] = {}
     for e in events:
-        if e.get("type") in ("hypotheses", "end") and isinstance(e.get("ledger"), dict) and e["ledger"]:
+        if e["type"] in ("hypotheses", "end") and e["ledger"]:
             ledger = e["ledger"]
-    return {k: h for k, h in ledger.items() if isinstance(h, dict)}
-
-
-def _history(h: dict[str, Any]) -> list[tuple[int, str, str]]:
-    out = []
-    for entry in h.get("history") or []:
-        if isinstance(entry, (list, tuple)) and len(entry) == 3:
-            rnd, status, evidence = entry
-            out.append((rnd if isinstance(rnd, int) else 0, str(status), str(evidence or "")))
-    return out
+    return ledger
 
 
 def ledger_views(ledger: dict[str, Any]) -> tuple[list[HypothesisView], list[LedgerRound]]:
     """The final state of each hypothesis, and the round-by-round timeline of how it got there."""
-    hypotheses = [HypothesisView(str(h.get("id", k)), str(h.get("statement", "")), str(h.get("status", "open")))
-                  for k, h in ledger.items()]
+    hypotheses = [HypothesisView(h["id"], h["statement"], h["status"]) for h in ledger.values()]
     rounds: dict[int, list[LedgerMove]] = {}
-    for key, h in ledger.items():
-        for n, (rnd, status, evidence) in enumerate(_history(h)):
+    for h in ledger.values():
+        for n, (rnd, status, evidence) in enumerate(h["history"]):
             if n == 0:
                 action = "proposed" if status == "open" else f"proposed, {status}"
             else:
                 action = status
-            rounds.setdefault(rnd, []).append(
-                LedgerMove(str(h.get("id", key)), str(h.get("statement", "")), action, status, evidence))
+            rounds.setdefault(rnd, []).append(LedgerMove(h["id"], h["statement"], action, status, evidence))
     return hypotheses, [LedgerRound(r, moves) for r, moves in sorted(rounds.items())]
 
 
-def image_urls(names: Any, log_dir: Path, page_dir: Path, prefix: str) -> list[str]:
+def image_urls(names: list[str], log_dir: Path, page_dir: Path, prefix: str) -> list[str]:
     """Copy an event's images beside the page; returns their URLs relative to the page."""
     urls = []
-    for name in names if isinstance(names, list) else []:
-        source = log_dir / str(name)
-        if not (isinstance(name, str) and _IMAGE_NAME.match(name) and source.is_file()):
+    for name in names:
+        source = log_dir / name
+        if not (_IMAGE_NAME.match(name) and source.is_file()):
             continue  # a missing or odd image path is left out, never followed out of the log dir
         target = page_dir / prefix / name
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -297,83 +292,74 @@ def _ledger_changes(before: dict[str, Any], after: dict[str, Any]) -> str:
     """What a `hypotheses` event changed: the history entries added since the previous snapshot."""
     lines = []
     for key, h in after.items():
-        if not isinstance(h, dict):
-            continue
-        old = before.get(key)
-        seen = len(_history(old)) if isinstance(old, dict) else 0
-        for _, status, evidence in _history(h)[seen:]:
+        seen = len(before[key]["history"]) if key in before else 0
+        for _, status, evidence in h["history"][seen:]:
             label = "proposed" if seen == 0 and status == "open" else status
-            lines.append(f"{key} {label}: {h.get('statement', '')}" + (f"\n    evidence: {evidence}" if evidence else ""))
+            lines.append(f"{key} {label}: {h['statement']}" + (f"\n    evidence: {evidence}" if evidence else ""))
             seen += 1
     return "\n".join(lines) or "(no change)"
 
 
 def transcript_steps(events: list[dict[str, Any]], log_dir: Path, page_dir: Path, prefix: str) -> list[Step]:
-    """The events of a transcript as page steps (texts clipped, images copied beside the page).
-
-    Bench and label investigations write start/system/user/assistant/tool_result/hypotheses/end;
-    chat sessions add `command` (a slash command and its output) and `interrupted` (Ctrl-C).
+    """The events of a transcript (as agent.transcript.read_transcript returns them: every field
+    of the event's model present) as page steps, texts clipped, images copied beside the page.
     """
     steps = []
     ledger: dict[str, Any] = {}
     for e in events:
-        kind = e.get("type", "?")
-        rnd = e.get("round") if isinstance(e.get("round"), int) else None
-        t = e.get("t") if isinstance(e.get("t"), (int, float)) else None
+        kind, rnd, t = e["type"], e.get("round"), e["t"]
         if kind == "start":
-            body = f"task {e.get('task_id')} ({e.get('kind')}), backend {e.get('backend')}"
-            if e.get("max_rounds"):
+            body = f"task {e['task_id']} ({e['kind']}), backend {e['backend']}"
+            if e["max_rounds"]:
                 body += f", at most {e['max_rounds']} rounds"
-            if e.get("tools"):
-                body += f"\ntools: {', '.join(map(str, e['tools']))}"
+            if e["tools"]:
+                body += f"\ntools: {', '.join(e['tools'])}"
             steps.append(Step("start", "start", rnd, t, clip(body)))
         elif kind == "system":  # long and the same in every investigation: always collapsed
-            steps.append(Step("system", "system prompt", rnd, t, replace(clip(e.get("text", "")), collapsed=True)))
+            steps.append(Step("system", "system prompt", rnd, t, replace(clip(e["text"]), collapsed=True)))
         elif kind in ("user", "final_request"):
-            steps.append(Step("user", "final request" if kind == "final_request" else "user", rnd, t,
-                              clip(e.get("text", ""))))
+            steps.append(Step("user", "final request" if kind == "final_request" else "user", rnd, t, clip(e["text"])))
         elif kind == "assistant":
-            calls = [ToolCallView(str(c.get("name")), clip(c.get("arguments", {}), ARGUMENT_CHARS), c.get("error"))
-                     for c in e.get("tool_calls") or [] if isinstance(c, dict)]
-            u = e.get("usage") or {}
+            calls = [ToolCallView(c["name"], clip(c["arguments"], ARGUMENT_CHARS), c["error"]) for c in e["tool_calls"]]
+            u = e["usage"]
             title = "assistant"
-            if u.get("input_tokens") or u.get("output_tokens"):
-                title += f" · {u.get('input_tokens', 0)} in / {u.get('output_tokens', 0)} out tokens"
-            steps.append(Step("assistant", title, rnd, t, clip(e.get("text", "")) if e.get("text") else None, calls))
+            if u["input_tokens"] or u["output_tokens"]:
+                title += f" · {u['input_tokens']} in / {u['output_tokens']} out tokens"
+            retries = "\n".join(f"retried: attempt {r['attempt']} failed ({r['error']}); waited {r['wait']} s"
+                                 for r in e["retries"])
+            text = "\n\n".join(x for x in (e["text"], retries) if x)
+            steps.append(Step("assistant", title, rnd, t, clip(text) if text else None, calls))
         elif kind == "tool_result":
-            err = bool(e.get("is_error"))
-            steps.append(Step("error" if err else "observation", f"{'error' if err else 'observation'} · {e.get('name')}",
-                              rnd, t, clip(e.get("text", "")),
-                              images=image_urls(e.get("images"), log_dir, page_dir, prefix)))
+            err = e["is_error"]
+            steps.append(Step("error" if err else "observation", f"{'error' if err else 'observation'} · {e['name']}",
+                              rnd, t, clip(e["text"]), images=image_urls(e["images"], log_dir, page_dir, prefix)))
+        elif kind == "experiment":
+            steps.append(Step("experiment", f"experiment · {e['purpose']}", rnd, t, clip(experiment_text(e))))
         elif kind == "hypotheses":
-            after = e.get("ledger") if isinstance(e.get("ledger"), dict) else {}
-            steps.append(Step("hypotheses", "hypotheses", rnd, t, clip(_ledger_changes(ledger, after))))
-            ledger = after
+            steps.append(Step("hypotheses", "hypotheses", rnd, t, clip(_ledger_changes(ledger, e["ledger"]))))
+            ledger = e["ledger"]
         elif kind == "command":
-            title = str(e.get("text") or "command") + (" · failed" if e.get("is_error") else "")
-            if isinstance(e.get("seconds"), (int, float)):
-                title += f" · {e['seconds']:.2f} s"
-            steps.append(Step("error" if e.get("is_error") else "command", title, rnd, t,
-                              clip(e.get("output") or "(no output)"),
-                              images=image_urls(e.get("images"), log_dir, page_dir, prefix)))
+            failed = e["is_error"]
+            title = e["text"] + (" · failed" if failed else "") + f" · {e['seconds']:.2f} s"
+            steps.append(Step("error" if failed else "command", title, rnd, t, clip(e["output"] or "(no output)"),
+                              images=image_urls(e["images"], log_dir, page_dir, prefix)))
         elif kind == "interrupted":
-            what = f"tool {e['tool']}" if e.get("tool") else "the model's turn"
-            if e.get("command"):
+            what = f"tool {e['tool']}" if e["tool"] else "the model's turn"
+            if e["command"]:
                 what += f" (command {e['command']})"
             steps.append(Step("interrupted", "interrupted", rnd, t, clip(f"interrupted by the user during {what}")))
-        elif kind == "retry":
-            steps.append(Step("retry", "retry", rnd, t, clip(
-                f"attempt {e.get('attempt')} failed ({e.get('error')}); waited {e.get('wait', 0)} s")))
         elif kind == "error":
-            steps.append(Step("error", "error", rnd, t, clip(e.get("error", ""))))
+            steps.append(Step("error", "error", rnd, t, clip(e["error"])))
         elif kind == "end":
-            body = (f"stopped: {e.get('stop_reason')} after {e.get('rounds')} rounds, "
-                    f"{e.get('black_box_calls')} black-box calls")
-            if e.get("answer_problems"):
-                body += "\nanswer problems: " + "; ".join(map(str, e["answer_problems"]))
+            body = f"stopped: {e['stop_reason']} after {e['rounds']} rounds"
+            if e["black_box_calls"] is not None:
+                body += f", {e['black_box_calls']} black-box calls"
+            if e["answer_problems"]:
+                body += "\nanswer problems: " + "; ".join(e["answer_problems"])
             steps.append(Step("end", "end", rnd, t, clip(body)))
-        else:
-            steps.append(Step("other", str(kind), rnd, t, clip({k: v for k, v in e.items() if k not in ("type", "t")})))
+        else:  # a version-0 event of a type the schema does not know: shown as written
+            steps.append(Step("other", kind, rnd, t,
+                              clip({k: v for k, v in e.items() if k not in ("type", "t", "format_version")})))
     return steps
 
 
@@ -408,7 +394,8 @@ def _score_class(value: Any) -> str:
 
 def _sort_value(value: Any) -> str:
     """`data-v` of a sortable numeric cell: empty for a missing value (the script sorts those last)."""
-    return "" if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value) else repr(value)
+    return ("" if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+            else repr(value))
 
 
 @lru_cache(maxsize=1)

@@ -52,7 +52,8 @@ SCORE_NOTES: dict[str, str] = {
     "simulation": "correlation of activations simulated from the description with the true ones (held-out exemplars)",
     "detection": "balanced accuracy telling held-out top exemplars from random ones, given the description",
     "fuzzing": "balanced accuracy telling the truly active tokens from random ones highlighted, given the description",
-    "causal_contrast": "share of matched/control input pairs where the input written to match the description fires more",
+    "causal_contrast": "share of matched/control input pairs where the input written to match the description "
+                       "fires more",
 }
 BASELINES = ("random", "top_token")
 _KIND = re.compile(r"\.(neuron|head|dim)\.\d+$")
@@ -276,12 +277,9 @@ class UnitPage:
 
 def unit_view(row: UnitRow, run_dir: Path, root: Path) -> UnitPage:
     """The page of one unit, its transcript read and its images copied beside the page."""
-    events = read_events(run_dir / row.unit)
-    note = None
-    if events is None:
-        events = []
-        note = "No transcript: this labeler wrote none, or the unit failed before it started one."
-    end = next((e for e in reversed(events) if e.get("type") == "end"), {})
+    events, note = read_events(
+        run_dir / row.unit, "No transcript: this labeler wrote none, or the unit failed before it started one.")
+    end = next((e for e in reversed(events) if e["type"] == "end"), {})
     facts = [("backend", row.backend or None), ("seconds", row.seconds), ("stop reason", end.get("stop_reason")),
              ("rounds", end.get("rounds"))]
     if any(row.usage.values()):  # an offline labeler spends no tokens: four zeros would only be noise

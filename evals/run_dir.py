@@ -204,7 +204,7 @@ class RunDirectory:
         """Note (fsynced) that work on `key` starts now; its row, once appended, supersedes the note."""
         self._require_lock()
         with open(self.path / INFLIGHT, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(key) + "\n")
+            fh.write(json.dumps({"key": key}) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -214,9 +214,9 @@ class RunDirectory:
         self._require_lock()
         finished = set(done)
         counts: dict[str, int] = {}
-        for key in read_results(self.path / INFLIGHT, repair=True):
-            if key not in finished:
-                counts[key] = counts.get(key, 0) + 1
+        for row in read_results(self.path / INFLIGHT, repair=True):
+            if row["key"] not in finished:
+                counts[row["key"]] = counts.get(row["key"], 0) + 1
         return counts
 
     def replace_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:

@@ -22,7 +22,6 @@ gets a `crashed` row too (`RunDirectory.killed_in_flight`).
 
 from __future__ import annotations
 
-import importlib
 import os
 import platform
 import secrets
@@ -34,10 +33,12 @@ from typing import Any, Callable, Iterator, Sequence
 
 from rich.console import Console
 
+from agent.registry import check, is_llm, make_backend
 from agent.task import Answer, Backend, Task, TaskKind
 from find_functions.layout import Suite, SuiteEntry
-from tools import isolation
 
+from . import reference_backends  # noqa: F401 - registers --backend oracle and null
+from .confinement import confinement, sandbox_available
 from .judge import Judge, TallyingJudge, make_judge, multiple_choice_accuracy
 from .pool import WorkerStartError, resilient_map
 from .progress import RunProgress
@@ -71,46 +72,7 @@ class BenchConfig:
 
     def confine(self) -> bool:
         """Whether untrusted code (model-written, answers, foreign scripts) runs under the OS sandbox."""
-        return not self.unconfined and isolation.probe().available
-
-
-# ----------------------------------------------------------------------------- backends
-
-#: Backends that run no model-written code: they need no OS sandbox to be scored honestly.
-TRUSTED_BACKENDS = ("builtin", "oracle", "null")
-
-
-def build_backend(spec: str, suite: Suite, confine: bool = True) -> Backend:
-    if spec == "oracle":
-        from .reference_backends import OracleBackend
-        return OracleBackend({e.key: e for e in suite.entries})
-    if spec == "null":
-        from .reference_backends import NullBackend
-        return NullBackend()
-    if spec.startswith("py:"):  # your own backend: py:package.module:ClassName (constructed without arguments)
-        module_name, _, attr = spec[3:].partition(":")
-        try:
-            return getattr(importlib.import_module(module_name), attr)()
-        except (ImportError, AttributeError) as e:
-            raise RunError(f"cannot load backend {spec!r}: {e}") from e
-    from agent.backends import make_backend
-    return make_backend(spec) if spec == "builtin" else make_backend(spec, confine=confine)
-
-
-def isolation_record(cfg: BenchConfig, suite: Suite) -> str:
-    """How this run's untrusted code is confined, for run.json and the summary; a RunError when it
-    would run unconfined without the user's explicit opt-out."""
-    found = isolation.probe()
-    if cfg.unconfined:
-        return "none: --unconfined (the user's opt-out; model code could read the suite)"
-    if found.available:
-        return found.describe()
-    foreign = any(not e.trusted_script for e in suite.entries)
-    if cfg.backend in TRUSTED_BACKENDS and not foreign:
-        return f"none needed: the {cfg.backend} backend runs no model-written code ({found.problem})"
-    what = "foreign FIND scripts" if foreign else f"code written by {cfg.backend}"
-    raise RunError(f"{what} must run in an OS sandbox, and there is none: {found.problem}; "
-                   "or pass --unconfined to run without one (recorded in run.json; do not publish such scores)")
+        return not self.unconfined and sandbox_available()
 
 
 class _Watched:
@@ -162,7 +124,7 @@ class _Worker:
     def backend(self) -> Backend:
         """Built on first use, so re-scoring needs no API key."""
         if self._backend is None:
-            self._backend = build_backend(self.cfg.backend, self.suite, self.cfg.confine())
+            self._backend = make_backend(self.cfg.backend, suite=self.suite, confine=self.cfg.confine())
         return self._backend
 
     def run(self, key: str) -> dict[str, Any]:
@@ -287,26 +249,24 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
             console.print(f"[yellow]skipped:[/] {problem}")
         # a stable name for the resume check and the worker processes ("default" resolves to a path)
         cfg.suite = f"{FIND_PREFIX}{suite.root}" if cfg.suite.startswith(FIND_PREFIX) else str(suite.root)
-        if not cfg.backend.startswith("local:"):  # fail now on a bad spec or a missing API key (a local model is heavy)
-            from agent.backends.base import MissingCredentials
+        from agent.backends.base import MissingCredentials
 
-            try:
-                build_backend(cfg.backend, suite, cfg.confine())
-            except (ValueError, MissingCredentials) as e:
-                raise RunError(str(e)) from e
-        confinement = isolation_record(cfg, suite)
+        try:  # fail now on a bad spec or a missing API key
+            check("investigator", cfg.backend, suite=suite, confine=cfg.confine())
+        except (ValueError, MissingCredentials) as e:
+            raise RunError(str(e)) from e
+        isolated = confinement(cfg.backend, suite, cfg.unconfined)
         selected = select(cfg, suite)
-        if cfg.backend == "oracle" and any(e.ground_truth is None for e in selected):
-            raise RunError(f"the oracle answers with ground truth, and {suite.root} has none (a directory of scripts)")
         identity = {"suite": cfg.suite, "backend": cfg.backend, "seed": cfg.seed, "max_rounds": cfg.max_rounds,
                     "judge": cfg.judge}
         meta = run_dir.start_or_resume(identity, new={
             "scoring_seed": secrets.randbits(63), "versions": versions(), "platform": platform.platform(),
-            "created": now(), "suite_manifest": suite.manifest, "isolation": confinement, "unconfined": cfg.unconfined,
+            "created": now(), "suite_manifest": suite.manifest, "isolation": isolated, "unconfined": cfg.unconfined,
             "serve": cfg.serve,
             "budget": {"max_rounds": cfg.max_rounds, "load_timeout": cfg.load_timeout} | cfg.extra})
-        if meta.get("isolation") != confinement:  # a resume on another machine, or with another choice
-            console.print(f"[yellow]note:[/] this run started with isolation {meta.get('isolation')!r}; now {confinement!r}")
+        if meta.get("isolation") != isolated:  # a resume on another machine, or with another choice
+            console.print(f"[yellow]note:[/] this run started with isolation {meta.get('isolation')!r}; "
+                          f"now {isolated!r}")
         rows = last_per_key(run_dir.rows(), "key")
         for key, deaths in run_dir.killed_in_flight(rows).items():
             if deaths >= MAX_KILLS and key in {e.key for e in selected}:
@@ -363,13 +323,11 @@ def _execute(cfg: BenchConfig, scoring_seed: int, entries: list[SuiteEntry],
 def recorded_judge(meta: dict[str, Any]) -> str:
     """The judge a run was scored with. Runs made before judges were fixed may say `auto`: the
     backend judged itself when it was an LLM, else the offline judge did."""
-    from .judge import LLM_BACKENDS
-
     judge = meta.get("judge", "auto")
     if judge != "auto":
         return judge
     backend = str(meta.get("backend", ""))
-    return backend if backend.startswith(LLM_BACKENDS) else "offline"
+    return backend if is_llm(backend) else "offline"
 
 
 def rescore(path: Path, console: Console | None = None) -> dict[str, Any]:
@@ -385,7 +343,7 @@ def rescore(path: Path, console: Console | None = None) -> dict[str, Any]:
                           judge=recorded_judge(meta), serve=meta.get("serve", "loaded"),
                           unconfined=bool(meta.get("unconfined", False)))
         check_judge(cfg.judge)
-        isolation_record(cfg, open_suite(cfg.suite))
+        confinement(cfg.backend, open_suite(cfg.suite), cfg.unconfined)
         worker = _Worker(cfg, meta["scoring_seed"])
         rows = run_dir.rows()
         rescored = []

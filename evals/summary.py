@@ -17,6 +17,9 @@ from typing import Any, Iterable
 from rich.console import Console
 from rich.table import Table
 
+from prompts import render
+
+
 def _mean(values: Iterable[Any]) -> float | None:
     vals = [float(v) for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
     return round(statistics.fmean(vals), 4) if vals else None
@@ -110,6 +113,4 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
     if summary.get("isolation"):
         console.print(f"isolation: {summary['isolation']}", highlight=False, style="bold red" if str(
             summary["isolation"]).startswith("none: --unconfined") else None)
-    console.print("score = strict score for numeric (held-out points, noise-free reference, tables get 0), "
-                  "code exact match for strings, multiple-choice accuracy for entities and relations; "
-                  "find = FIND's own numeric protocol.")
+    console.print(render("summary_legend"))

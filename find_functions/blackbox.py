@@ -308,7 +308,8 @@ class BlackBoxWorker:
             except (_Timeout, _Died) as e:
                 tail = "\n".join(self._process.stderr_tail)
                 self._discard_process()
-                raise BlackBoxError(f"the black-box worker did not start ({type(e).__name__.strip('_')}: {e})\n{tail}") from None
+                raise BlackBoxError(f"the black-box worker did not start ({type(e).__name__.strip('_')}: {e})\n"
+                                    f"{tail}") from None
 
     def close(self) -> None:
         """Stop the worker; its SealedFunctions raise BlackBoxError from now on."""

@@ -87,7 +87,8 @@ def build_find_numeric_suite(find_numeric_dir: Path, out: Path, force: bool = Fa
     folder = Path(find_numeric_dir)
     data = folder / "data.json"
     if not data.is_file():
-        raise FileNotFoundError(f"{data} is missing: pass FIND's numeric folder (with data.json and func_name_dict.json)")
+        raise FileNotFoundError(f"{data} is missing: pass FIND's numeric folder "
+                                "(with data.json and func_name_dict.json)")
     names = folder / "func_name_dict.json"
     functions = rebuild_find_numeric(data, names if names.is_file() else None)
     manifest = {"seed": None, "source": f"FIND numeric metadata at {folder}",

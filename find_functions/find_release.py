@@ -22,7 +22,6 @@ import re
 from pathlib import Path
 from typing import Any
 
-
 from .layout import FUNC_NAME_DICT, UNIT_TESTS, Suite, SuiteEntry, SuiteError, find_unit_tests, script_name
 from .spec import CATEGORIES, Category, MultipleChoiceItem
 

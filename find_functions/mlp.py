@@ -282,7 +282,10 @@ class _Batch:
             ug[i, : ok.sum()] = (t.x_grid[ok] - c) / h
             yg[i, : ok.sum()] = t.y_grid[ok]
             gmask[i, : ok.sum()] = 1.0
-        as_t = lambda a: torch.tensor(a, dtype=torch.float64)
+
+        def as_t(a):
+            return torch.tensor(a, dtype=torch.float64)
+
         self.u, self.z, self.mask = as_t(u), as_t(z), as_t(mask)
         self.ug, self.yg, self.gmask = as_t(ug), as_t(yg), as_t(gmask)
         self.m = as_t([nm[2] for nm in norms])[:, None]

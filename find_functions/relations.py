@@ -21,7 +21,7 @@ from typing import Callable, Literal
 
 from .knowledge import Table, load_table, normalize
 from .script import render_script
-from .spec import GroundTruth, MultipleChoiceItem, SuiteFunction, UNDEFINED, function_id
+from .spec import UNDEFINED, GroundTruth, MultipleChoiceItem, SuiteFunction, function_id
 
 Op = Literal["eq", "gt", "lt", "startswith"]
 

@@ -7,7 +7,14 @@ itself, describe itself in canonical English (which `find_functions.string_descr
 back), render a self-contained script body, and serialize to JSON-able metadata.
 
 The builtin scientist searches over this DSL: `ATOMIC_OPS` lists the ops, each `Param` has a
-finite `grid` for enumeration, and `enumerate_atomic` yields every single-op program on a grid.
+finite `grid` for enumeration, `enumerate_atomic` yields every single-op program on a grid, and
+each op's `inverse` reads a parameter back through it.
+
+Adding an op is one `_op(...)` declaration below: its source, its phrase, its parameters with
+their grids, and its inverse (or None). The description parser, the suite generator and the
+builtin scientist derive the rest from it; only a parameter too free to enumerate (an inserted
+text, a cipher key) also needs the builtin's rule for reading it off observations
+(`agent.builtin.strings.INFER`). tests/test_string_declarations.py checks both.
 """
 
 from __future__ import annotations
@@ -16,9 +23,12 @@ import itertools
 import random
 import string
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, Callable, Iterator, Literal, Mapping, Sequence
 
 ParamKind = Literal["int", "char", "text", "key"]
+#: An op's inverse: (output, **params) -> an input the op maps to that output, or None.
+Inverse = Callable[..., "str | None"]
 
 # --------------------------------------------------------------------------------------------
 # Shared helper snippets: included in a script only when one of its ops needs them.
@@ -64,7 +74,8 @@ def _shift_letter(c, k):
 # Parameters and ops
 # --------------------------------------------------------------------------------------------
 
-_PARAM_QUOTES = "'\"‘’“”"
+_QUOTE_SET = frozenset("'\"‘’“”")  # a parameter holding one could not be quoted in a description
+_LETTERS = list(string.ascii_lowercase)
 
 
 @dataclass(frozen=True)
@@ -73,8 +84,9 @@ class Param:
 
     `grid` is the finite set the builtin search enumerates; `sample` draws a value for suite
     generation (ints in [low, high]; values from `pool` where one is given; otherwise characters
-    and texts from a wider space than the grid, like FIND's random letters). `check` accepts any int >= `minimum`: the implementation is defined
-    there, so a parsed description such as "shift forward by 20" is still a valid program.
+    and texts from a wider space than the grid, like FIND's random letters). `check` accepts any
+    int >= `minimum`: the implementation is defined there, so a parsed description such as "shift
+    forward by 20" is still a valid program.
     """
 
     name: str
@@ -101,24 +113,35 @@ class Param:
             if all(a != b for a, b in zip(letters, string.ascii_lowercase)):
                 return "".join(letters)
 
-    def check(self, value: Any) -> None:
-        """Raise ValueError naming the problem when `value` is not a valid value of this param."""
+    def problem(self, value: Any) -> str | None:
+        """Why `value` is not a valid value of this param, or None when it is.
+
+        The one validity rule: `check` raises it, and the builtin search, which tries many values
+        it reads off observations, asks it without paying for an exception.
+        """
         if self.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
-                raise ValueError(f"parameter {self.name!r} must be an int, got {value!r}")
+                return f"parameter {self.name!r} must be an int, got {value!r}"
             if value < self.minimum:
-                raise ValueError(f"parameter {self.name!r} must be at least {self.minimum}, got {value}")
-            return
+                return f"parameter {self.name!r} must be at least {self.minimum}, got {value}"
+            return None
         if not isinstance(value, str):
-            raise ValueError(f"parameter {self.name!r} must be a string, got {value!r}")
-        if any(q in value for q in _PARAM_QUOTES):
-            raise ValueError(f"parameter {self.name!r} must not contain quote characters, got {value!r}")
+            return f"parameter {self.name!r} must be a string, got {value!r}"
+        if _QUOTE_SET.intersection(value):
+            return f"parameter {self.name!r} must not contain quote characters, got {value!r}"
         if self.kind == "char" and len(value) != 1:
-            raise ValueError(f"parameter {self.name!r} must be one character, got {value!r}")
+            return f"parameter {self.name!r} must be one character, got {value!r}"
         if self.kind == "text" and not value:
-            raise ValueError(f"parameter {self.name!r} must be a non-empty string")
-        if self.kind == "key" and sorted(value) != list(string.ascii_lowercase):
-            raise ValueError(f"parameter {self.name!r} must be a permutation of a-z, got {value!r}")
+            return f"parameter {self.name!r} must be a non-empty string"
+        if self.kind == "key" and sorted(value) != _LETTERS:
+            return f"parameter {self.name!r} must be a permutation of a-z, got {value!r}"
+        return None
+
+    def check(self, value: Any) -> None:
+        """Raise ValueError naming the problem when `value` is not a valid value of this param."""
+        problem = self.problem(value)
+        if problem is not None:
+            raise ValueError(problem)
 
     def render(self, value: Any) -> str:
         """How the value appears in a canonical description."""
@@ -129,9 +152,20 @@ class Param:
 class StringOp:
     """An atomic string operation: name, parameters, source, implementation, canonical phrase.
 
-    `phrase` is a template with `{param}` placeholders. `family` groups ops that merge into one op
-    when composed (two Caesar shifts are one shift), so the generator never composes within a family.
-    `valid` rejects parameter combinations that would make the op degenerate (e.g. replace 'a' with 'a').
+    Everything about an op is declared here, once; the description parser, the suite generator
+    and the builtin scientist derive what they need from it. `phrase` is a template with `{param}`
+    placeholders. Each param's `grid` is what searches enumerate. `family` groups ops that merge
+    into one op when composed (two Caesar shifts are one shift), so the generator never composes
+    within a family. `valid` rejects parameter combinations that would make the op degenerate
+    (e.g. replace 'a' with 'a').
+
+    `inverse(output, **params)` gives an input the op maps to `output` (when `output` is one of
+    its outputs; None where it can tell it is not): the builtin scientist reads a parameter back
+    through an outer step with it (a text inserted and then reversed shows reversed in f('')), on
+    every value of the op's grid. For a lossy op it picks one such input (upper: the lowercase
+    text). None declares that the search does not read back through this op: a lossy op with no
+    useful pick, or one whose inverse would widen the search for little (each declared inverse
+    adds candidates to every investigation).
     """
 
     name: str
@@ -142,6 +176,7 @@ class StringOp:
     helpers: tuple[str, ...] = ()
     family: str = ""
     valid: Callable[[Mapping[str, Any]], bool] | None = None
+    inverse: Inverse | None = field(default=None, compare=False)
     fn: Callable[..., str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -162,6 +197,12 @@ class StringOp:
         if self.valid is not None and not self.valid(params):
             raise ValueError(f"invalid parameter combination for op {self.name!r}: {dict(params)}")
 
+    def accepts(self, params: Mapping[str, Any]) -> bool:
+        """`check_params` as a test, for params keyed by exactly this op's parameter names (a
+        search proposes many values, most of them wrong)."""
+        return (all(p.problem(params[p.name]) is None for p in self.params)
+                and (self.valid is None or self.valid(params)))
+
     def describe(self, params: Mapping[str, Any]) -> str:
         return self.phrase.format(**{p.name: p.render(params[p.name]) for p in self.params})
 
@@ -181,11 +222,50 @@ def _helper_closure(names: Sequence[str]) -> list[str]:
 _OPS: list[StringOp] = []
 
 
-def _op(name: str, kind: str, phrase: str, source: str, params: Sequence[Param] = (),
-        helpers: Sequence[str] = (), family: str = "",
+def _op(name: str, kind: str, phrase: str, source: str, params: Sequence[Param] = (), *,
+        inverse: Inverse | None, helpers: Sequence[str] = (), family: str = "",
         valid: Callable[[Mapping[str, Any]], bool] | None = None) -> None:
+    """Declare one op (see `StringOp`). `inverse` has no default: every op says how it is undone,
+    or that it is not (None)."""
     _OPS.append(StringOp(name, kind, phrase, source.strip() + "\n", tuple(params), tuple(helpers),
-                         family or name, valid))
+                         family or name, valid, inverse))
+
+
+def _undone_by(name: str) -> Inverse:
+    """The inverse that is an op of the DSL with the same parameters (reverse undoes reverse,
+    rotate_right undoes rotate_left)."""
+    return lambda output, **params: get_op(name).fn(output, **params)
+
+
+_PREVIOUS_VOWEL = str.maketrans("eiouaEIOUA", "aeiouAEIOU")
+
+
+def _shift_back_by_position(output: str) -> str:
+    shift_backward = get_op("shift_backward").fn
+    return "".join(shift_backward(c, i) for i, c in enumerate(output))
+
+
+def _unswap_halves(output: str) -> str:
+    cut = len(output) - len(output) // 2
+    return output[cut:] + output[:cut]
+
+
+def _counted(letter: str) -> Inverse:
+    """The inverse of a count: that many copies of a letter it counts (None for a text that is no
+    number word)."""
+    def inverse(output: str) -> str | None:
+        n = _count_of_words().get(output)
+        return None if n is None else letter * n
+    return inverse
+
+
+@lru_cache(maxsize=1)
+def _count_of_words() -> dict[str, int]:
+    """Number words back to numbers, for counts below 1000 (a read-back text is at most a few
+    letters long)."""
+    namespace: dict[str, Any] = {}
+    exec(HELPERS["number_words"], namespace)  # noqa: S102 - our own fixed snippet
+    return {namespace["_number_words"](n): n for n in range(1000)}
 
 
 def _int(name: str, low: int, high: int, minimum: int = 0) -> Param:
@@ -218,192 +298,207 @@ def _distinct(a: str, b: str) -> Callable[[Mapping[str, Any]], bool]:
 
 
 # ---- case ------------------------------------------------------------------------------------
-_op("upper", "case", "convert the string to uppercase", "def upper(s):\n    return s.upper()")
-_op("lower", "case", "convert the string to lowercase", "def lower(s):\n    return s.lower()")
-_op("swapcase", "case", "swap the case of every letter", "def swapcase(s):\n    return s.swapcase()")
+_op("upper", "case", "convert the string to uppercase", "def upper(s):\n    return s.upper()",
+    inverse=lambda output: output.lower())
+_op("lower", "case", "convert the string to lowercase", "def lower(s):\n    return s.lower()",
+    inverse=lambda output: output.upper())
+_op("swapcase", "case", "swap the case of every letter", "def swapcase(s):\n    return s.swapcase()",
+    inverse=_undone_by("swapcase"))
 _op("capitalize", "case", "uppercase the first character and lowercase all the others", '''
 def capitalize(s):
-    return s[:1].upper() + s[1:].lower()''')
+    return s[:1].upper() + s[1:].lower()''', inverse=None)
 _op("title", "case", "capitalize the first letter of every word and lowercase the rest of each word", '''
 def title(s):
-    return " ".join(w[:1].upper() + w[1:].lower() for w in s.split(" "))''')
+    return " ".join(w[:1].upper() + w[1:].lower() for w in s.split(" "))''', inverse=None)
 _op("alternate_case", "case",
-    "alternate the case of the characters, uppercase at even positions and lowercase at odd positions (counting from 0)", '''
+    "alternate the case of the characters, uppercase at even positions and lowercase at odd positions "
+    "(counting from 0)", '''
 def alternate_case(s):
-    return "".join(c.upper() if i % 2 == 0 else c.lower() for i, c in enumerate(s))''')
+    return "".join(c.upper() if i % 2 == 0 else c.lower() for i, c in enumerate(s))''', inverse=None)
 _op("upper_vowels", "case", "convert every vowel to uppercase", '''
 def upper_vowels(s):
-    return "".join(c.upper() if c in _VOWELS else c for c in s)''', helpers=["sets"])
+    return "".join(c.upper() if c in _VOWELS else c for c in s)''', helpers=["sets"], inverse=None)
 _op("upper_every_kth", "case",
     "convert every character whose position is a multiple of {k} (counting from 1) to uppercase", '''
 def upper_every_kth(s, k):
-    return "".join(c.upper() if (i + 1) % k == 0 else c for i, c in enumerate(s))''', [_int("k", 2, 5, minimum=1)])
+    return "".join(c.upper() if (i + 1) % k == 0 else c for i, c in enumerate(s))''', [_int("k", 2, 5, minimum=1)],
+    inverse=None)
 _op("upper_first_char", "case", "convert the first character to uppercase", '''
 def upper_first_char(s):
-    return s[:1].upper() + s[1:]''')
+    return s[:1].upper() + s[1:]''', inverse=None)
 _op("upper_last_char", "case", "convert the last character to uppercase", '''
 def upper_last_char(s):
-    return s[:-1] + s[-1:].upper()''')
+    return s[:-1] + s[-1:].upper()''', inverse=None)
 
 # ---- reversals -------------------------------------------------------------------------------
-_op("reverse", "reverse", "reverse the string", "def reverse(s):\n    return s[::-1]")
+_op("reverse", "reverse", "reverse the string", "def reverse(s):\n    return s[::-1]", inverse=_undone_by("reverse"))
 _op("reverse_words", "reverse", "reverse the order of the words (split on spaces)", '''
 def reverse_words(s):
-    return " ".join(reversed(s.split(" ")))''')
+    return " ".join(reversed(s.split(" ")))''', inverse=None)
 _op("reverse_each_word", "reverse", "reverse the characters within each word (split on spaces)", '''
 def reverse_each_word(s):
-    return " ".join(w[::-1] for w in s.split(" "))''')
+    return " ".join(w[::-1] for w in s.split(" "))''', inverse=None)
 _op("reverse_vowels", "reverse", "reverse the order of the vowels, leaving the other characters in place", '''
 def reverse_vowels(s):
     vowels = [c for c in s if c in _VOWELS]
-    return "".join(vowels.pop() if c in _VOWELS else c for c in s)''', helpers=["sets"])
+    return "".join(vowels.pop() if c in _VOWELS else c for c in s)''', helpers=["sets"],
+    inverse=_undone_by("reverse_vowels"))
 _op("reverse_prefix", "reverse", "reverse the first {k} characters", '''
 def reverse_prefix(s, k):
-    return s[:k][::-1] + s[k:]''', [_int("k", 2, 6)])
+    return s[:k][::-1] + s[k:]''', [_int("k", 2, 6)], inverse=None)
 
 # ---- counts written as English words ---------------------------------------------------------
 _COUNT_TAIL = ", written in English words"
 _op("length_word", "count", "replace the string with its number of characters" + _COUNT_TAIL, '''
 def length_word(s):
-    return _number_words(len(s))''', helpers=["number_words"], family="count")
+    return _number_words(len(s))''', helpers=["number_words"], family="count", inverse=_counted("E"))
 _op("count_vowels_word", "count", "replace the string with its number of vowels" + _COUNT_TAIL, '''
 def count_vowels_word(s):
-    return _number_words(sum(c in _VOWELS for c in s))''', helpers=["sets", "number_words"], family="count")
+    return _number_words(sum(c in _VOWELS for c in s))''', helpers=["sets", "number_words"], family="count",
+    inverse=_counted("E"))
 _op("count_consonants_word", "count", "replace the string with its number of consonants" + _COUNT_TAIL, '''
 def count_consonants_word(s):
     return _number_words(sum((c in _LOWER or c in _UPPER) and c not in _VOWELS for c in s))''',
-    helpers=["sets", "number_words"], family="count")
+    helpers=["sets", "number_words"], family="count", inverse=_counted("B"))
 _op("count_words_word", "count", "replace the string with its number of words" + _COUNT_TAIL, '''
 def count_words_word(s):
-    return _number_words(len(s.split()))''', helpers=["number_words"], family="count")
+    return _number_words(len(s.split()))''', helpers=["number_words"], family="count", inverse=None)
 _op("count_digits_word", "count", "replace the string with its number of digits" + _COUNT_TAIL, '''
 def count_digits_word(s):
-    return _number_words(sum(c in _DIGITS for c in s))''', helpers=["sets", "number_words"], family="count")
+    return _number_words(sum(c in _DIGITS for c in s))''', helpers=["sets", "number_words"], family="count",
+    inverse=None)
 _op("count_upper_word", "count", "replace the string with its number of uppercase letters" + _COUNT_TAIL, '''
 def count_upper_word(s):
-    return _number_words(sum(c in _UPPER for c in s))''', helpers=["sets", "number_words"], family="count")
+    return _number_words(sum(c in _UPPER for c in s))''', helpers=["sets", "number_words"], family="count",
+    inverse=_counted("E"))
 _op("count_char_word", "count", "replace the string with the number of times {c} occurs in it" + _COUNT_TAIL, '''
 def count_char_word(s, c):
-    return _number_words(s.count(c))''', [_char("c", sought=True)], helpers=["number_words"], family="count")
+    return _number_words(s.count(c))''', [_char("c", sought=True)], helpers=["number_words"], family="count",
+    inverse=None)
 _op("digits_to_words", "count", "replace every digit with its English name", '''
 def digits_to_words(s):
-    return "".join(_ONES[int(c)] if c in _DIGITS else c for c in s)''', helpers=["sets", "number_words"])
+    return "".join(_ONES[int(c)] if c in _DIGITS else c for c in s)''', helpers=["sets", "number_words"], inverse=None)
 
 # ---- strip / remove --------------------------------------------------------------------------
 _op("strip_whitespace", "strip", "remove leading and trailing whitespace", '''
 def strip_whitespace(s):
-    return s.strip()''')
+    return s.strip()''', inverse=None)
 _op("remove_whitespace", "strip", "remove all whitespace", '''
 def remove_whitespace(s):
-    return "".join(s.split())''')
+    return "".join(s.split())''', inverse=None)
 _op("remove_digits", "strip", "remove every digit", '''
 def remove_digits(s):
-    return "".join(c for c in s if c not in _DIGITS)''', helpers=["sets"])
+    return "".join(c for c in s if c not in _DIGITS)''', helpers=["sets"], inverse=None)
 _op("remove_punctuation", "strip", "remove every punctuation character", '''
 def remove_punctuation(s):
-    return "".join(c for c in s if c not in _PUNCT)''', helpers=["sets"])
+    return "".join(c for c in s if c not in _PUNCT)''', helpers=["sets"], inverse=None)
 _op("remove_vowels", "strip", "remove every vowel", '''
 def remove_vowels(s):
-    return "".join(c for c in s if c not in _VOWELS)''', helpers=["sets"])
+    return "".join(c for c in s if c not in _VOWELS)''', helpers=["sets"], inverse=None)
 _op("remove_consonants", "strip", "remove every consonant", '''
 def remove_consonants(s):
-    return "".join(c for c in s if not ((c in _LOWER or c in _UPPER) and c not in _VOWELS))''', helpers=["sets"])
+    return "".join(c for c in s if not ((c in _LOWER or c in _UPPER) and c not in _VOWELS))''', helpers=["sets"],
+    inverse=None)
 _op("remove_char", "strip", "remove every occurrence of {c}", '''
 def remove_char(s, c):
-    return s.replace(c, "")''', [_char("c", sought=True)])
+    return s.replace(c, "")''', [_char("c", sought=True)], inverse=None)
 _op("remove_substring", "strip", "remove every occurrence of the substring {sub}", '''
 def remove_substring(s, sub):
-    return s.replace(sub, "")''', [_substring("sub")])
+    return s.replace(sub, "")''', [_substring("sub")], inverse=None)
 _op("strip_chars", "strip", "strip the characters {chars} from both ends", '''
 def strip_chars(s, chars):
-    return s.strip(chars)''', [_text("chars", sought=True)])
+    return s.strip(chars)''', [_text("chars", sought=True)], inverse=None)
 _op("keep_letters", "strip", "remove every character that is not a letter", '''
 def keep_letters(s):
-    return "".join(c for c in s if c in _LOWER or c in _UPPER)''', helpers=["sets"])
+    return "".join(c for c in s if c in _LOWER or c in _UPPER)''', helpers=["sets"], inverse=None)
 _op("remove_upper", "strip", "remove every uppercase letter", '''
 def remove_upper(s):
-    return "".join(c for c in s if c not in _UPPER)''', helpers=["sets"])
+    return "".join(c for c in s if c not in _UPPER)''', helpers=["sets"], inverse=None)
 _op("keep_every_kth", "strip", "keep only one character in every {k}, starting with the first", '''
 def keep_every_kth(s, k):
-    return s[::k]''', [_int("k", 2, 4, minimum=1)])
+    return s[::k]''', [_int("k", 2, 4, minimum=1)], inverse=None)
 _op("drop_first", "strip", "remove the first {k} characters", '''
 def drop_first(s, k):
-    return s[k:]''', [_int("k", 1, 4)], family="trim")
+    return s[k:]''', [_int("k", 1, 4)], family="trim", inverse=None)
 _op("drop_last", "strip", "remove the last {k} characters", '''
 def drop_last(s, k):
-    return s[:-k]''', [_int("k", 1, 4, minimum=1)], family="trim")
+    return s[:-k]''', [_int("k", 1, 4, minimum=1)], family="trim", inverse=None)
 _op("truncate", "strip", "keep only the first {k} characters", '''
 def truncate(s, k):
-    return s[:k]''', [_int("k", 2, 8)], family="trim")
+    return s[:k]''', [_int("k", 2, 8)], family="trim", inverse=None)
 _op("first_char", "strip", "keep only the first character", '''
 def first_char(s):
-    return s[:1]''', family="trim")
+    return s[:1]''', family="trim", inverse=None)
 _op("last_char", "strip", "keep only the last character", '''
 def last_char(s):
-    return s[-1:]''', family="trim")
+    return s[-1:]''', family="trim", inverse=None)
 _op("initials", "strip", "keep only the first character of each word", '''
 def initials(s):
-    return "".join(w[0] for w in s.split())''', family="trim")
+    return "".join(w[0] for w in s.split())''', family="trim", inverse=None)
 
 # ---- insertions ------------------------------------------------------------------------------
 _op("prefix", "insert", "add {text} to the beginning", '''
 def prefix(s, text):
-    return text + s''', [_text("text")], family="insert")
+    return text + s''', [_text("text")], family="insert", inverse=None)
 _op("suffix", "insert", "append {text} to the end", '''
 def suffix(s, text):
-    return s + text''', [_text("text")], family="insert")
+    return s + text''', [_text("text")], family="insert", inverse=None)
 _op("insert_at", "insert", "insert {text} after the first {i} characters (at the end if the string is shorter)", '''
 def insert_at(s, text, i):
-    return s[:i] + text + s[i:]''', [_text("text"), _int("i", 1, 8)], family="insert")
+    return s[:i] + text + s[i:]''', [_text("text"), _int("i", 1, 8)], family="insert", inverse=None)
 _op("insert_middle", "insert", "insert {text} in the middle (after the first half, rounded down)", '''
 def insert_middle(s, text):
-    return s[:len(s) // 2] + text + s[len(s) // 2:]''', [_text("text")], family="insert")
+    return s[:len(s) // 2] + text + s[len(s) // 2:]''', [_text("text")], family="insert", inverse=None)
 _op("surround", "insert", "put {c} at both the beginning and the end", '''
 def surround(s, c):
-    return c + s + c''', [_char("c")], family="insert")
+    return c + s + c''', [_char("c")], family="insert", inverse=lambda output, c: output[1:-1])
 _op("interleave", "insert", "insert {c} between every two adjacent characters", '''
 def interleave(s, c):
-    return c.join(s)''', [_char("c")])
+    return c.join(s)''', [_char("c")], inverse=lambda output, c: output[::2])
 _op("duplicate_chars", "insert", "double every character", '''
 def duplicate_chars(s):
-    return "".join(c + c for c in s)''')
+    return "".join(c + c for c in s)''', inverse=lambda output: output[::2])
 _op("duplicate_string", "insert", "concatenate the string with itself", '''
 def duplicate_string(s):
-    return s + s''', family="insert")
+    return s + s''', family="insert", inverse=lambda output: output[:len(output) // 2])
 _op("duplicate_words", "insert", "repeat every word twice (split on spaces)", '''
 def duplicate_words(s):
-    return " ".join(w + " " + w for w in s.split(" "))''')
+    return " ".join(w + " " + w for w in s.split(" "))''', inverse=None)
 _op("append_reversed", "insert", "append the reversed string to the end", '''
 def append_reversed(s):
-    return s + s[::-1]''', family="insert")
+    return s + s[::-1]''', family="insert", inverse=None)
 _op("append_first_char", "insert", "append a copy of the first character to the end", '''
 def append_first_char(s):
-    return s + s[:1]''', family="insert")
+    return s + s[:1]''', family="insert", inverse=None)
 _op("append_last_char", "insert", "append a copy of the last character to the end", '''
 def append_last_char(s):
-    return s + s[-1:]''', family="insert")
+    return s + s[-1:]''', family="insert", inverse=None)
 _op("append_length", "insert", "append the length of the string, in digits, to the end", '''
 def append_length(s):
-    return s + str(len(s))''', family="insert")
+    return s + str(len(s))''', family="insert", inverse=None)
 
 # ---- letter shifts and maps ------------------------------------------------------------------
 _KEEP = ", wrapping around and keeping case"
 _op("shift_forward", "shift", "shift every letter forward by {k} in the alphabet" + _KEEP, '''
 def shift_forward(s, k):
-    return "".join(_shift_letter(c, k) for c in s)''', [_int("k", 1, 13)], helpers=["shift_letter"], family="letter_map")
+    return "".join(_shift_letter(c, k) for c in s)''', [_int("k", 1, 13)], helpers=["shift_letter"],
+    family="letter_map", inverse=_undone_by("shift_backward"))
 _op("shift_backward", "shift", "shift every letter backward by {k} in the alphabet" + _KEEP, '''
 def shift_backward(s, k):
-    return "".join(_shift_letter(c, -k) for c in s)''', [_int("k", 1, 12)], helpers=["shift_letter"], family="letter_map")
+    return "".join(_shift_letter(c, -k) for c in s)''', [_int("k", 1, 12)], helpers=["shift_letter"],
+    family="letter_map", inverse=_undone_by("shift_forward"))
 _op("shift_by_position", "shift",
     "shift every letter forward in the alphabet by its position (counting from 0)" + _KEEP, '''
 def shift_by_position(s):
-    return "".join(_shift_letter(c, i) for i, c in enumerate(s))''', helpers=["shift_letter"])
-_op("shift_first_char", "shift", "shift the first character forward by {k} in the alphabet if it is a letter" + _KEEP, '''
+    return "".join(_shift_letter(c, i) for i, c in enumerate(s))''', helpers=["shift_letter"],
+    inverse=_shift_back_by_position)
+_op("shift_first_char", "shift",
+    "shift the first character forward by {k} in the alphabet if it is a letter" + _KEEP, '''
 def shift_first_char(s, k):
-    return _shift_letter(s[:1], k) + s[1:] if s else s''', [_int("k", 1, 25)], helpers=["shift_letter"])
+    return _shift_letter(s[:1], k) + s[1:] if s else s''', [_int("k", 1, 25)], helpers=["shift_letter"], inverse=None)
 _op("shift_last_char", "shift", "shift the last character forward by {k} in the alphabet if it is a letter" + _KEEP, '''
 def shift_last_char(s, k):
-    return s[:-1] + _shift_letter(s[-1:], k) if s else s''', [_int("k", 1, 25)], helpers=["shift_letter"])
+    return s[:-1] + _shift_letter(s[-1:], k) if s else s''', [_int("k", 1, 25)], helpers=["shift_letter"], inverse=None)
 _op("atbash", "shift", "replace every letter with its mirror in the alphabet (a<->z, b<->y, ...), keeping case", '''
 def atbash(s):
     out = []
@@ -413,7 +508,7 @@ def atbash(s):
         elif "A" <= c <= "Z":
             c = chr(155 - ord(c))
         out.append(c)
-    return "".join(out)''', family="letter_map")
+    return "".join(out)''', family="letter_map", inverse=_undone_by("atbash"))
 _op("next_vowel", "shift", "replace every vowel with the next vowel (a->e, e->i, i->o, o->u, u->a), keeping case", '''
 def next_vowel(s):
     table = {"a": "e", "e": "i", "i": "o", "o": "u", "u": "a"}
@@ -424,12 +519,14 @@ def next_vowel(s):
         elif c.lower() in table and c.isupper():
             c = table[c.lower()].upper()
         out.append(c)
-    return "".join(out)''', family="letter_map")
+    return "".join(out)''', family="letter_map", inverse=lambda output: output.translate(_PREVIOUS_VOWEL))
 _op("shift_digits", "shift", "add {k} to every digit, modulo 10", '''
 def shift_digits(s, k):
-    return "".join(str((int(c) + k) % 10) if c in _DIGITS else c for c in s)''', [_int("k", 1, 9)], helpers=["sets"])
+    return "".join(str((int(c) + k) % 10) if c in _DIGITS else c for c in s)''', [_int("k", 1, 9)], helpers=["sets"],
+    inverse=None)
 _op("substitute", "map",
-    "substitute every letter using the cipher alphabet {key} (a->its first letter, b->its second, ...), keeping case", '''
+    "substitute every letter using the cipher alphabet {key} (a->its first letter, b->its second, ...), "
+    "keeping case", '''
 def substitute(s, key):
     out = []
     for c in s:
@@ -438,74 +535,76 @@ def substitute(s, key):
         elif "A" <= c <= "Z":
             c = key[ord(c) - 65].upper()
         out.append(c)
-    return "".join(out)''', [Param("key", "key", ())], family="letter_map")
+    return "".join(out)''', [Param("key", "key", ())], family="letter_map", inverse=None)
 
 # ---- swaps -----------------------------------------------------------------------------------
 _op("swap_first_last", "swap", "swap the first and last characters", '''
 def swap_first_last(s):
-    return s[-1] + s[1:-1] + s[0] if len(s) > 1 else s''')
+    return s[-1] + s[1:-1] + s[0] if len(s) > 1 else s''', inverse=_undone_by("swap_first_last"))
 _op("swap_adjacent", "swap", "swap every pair of adjacent characters (1st with 2nd, 3rd with 4th, ...)", '''
 def swap_adjacent(s):
     chars = list(s)
     for i in range(0, len(chars) - 1, 2):
         chars[i], chars[i + 1] = chars[i + 1], chars[i]
-    return "".join(chars)''')
-_op("swap_halves", "swap", "swap the two halves (the second half, which keeps the middle character of an odd length, comes first)", '''
+    return "".join(chars)''', inverse=_undone_by("swap_adjacent"))
+_op("swap_halves", "swap",
+    "swap the two halves (the second half, which keeps the middle character of an odd length, comes first)", '''
 def swap_halves(s):
-    return s[len(s) // 2:] + s[:len(s) // 2]''')
+    return s[len(s) // 2:] + s[:len(s) // 2]''', inverse=_unswap_halves)
 _op("swap_positions", "swap", "swap the characters at positions {i} and {j} (counting from 0) when both exist", '''
 def swap_positions(s, i, j):
     if j >= len(s):
         return s
     return s[:i] + s[j] + s[i + 1:j] + s[i] + s[j + 1:]''', [_int("i", 0, 6), _int("j", 1, 9)],
-    valid=lambda p: p["i"] < p["j"])
+    valid=lambda p: p["i"] < p["j"], inverse=None)
 
 # ---- replacements ----------------------------------------------------------------------------
 _op("replace_char", "replace", "replace every {old} with {new}", '''
 def replace_char(s, old, new):
-    return s.replace(old, new)''', [_char("old", sought=True), _char("new")], valid=_distinct("old", "new"))
+    return s.replace(old, new)''', [_char("old", sought=True), _char("new")], valid=_distinct("old", "new"),
+    inverse=None)
 _op("replace_vowels", "replace", "replace every vowel with {c}", '''
 def replace_vowels(s, c):
-    return "".join(c if ch in _VOWELS else ch for ch in s)''', [_char("c")], helpers=["sets"])
+    return "".join(c if ch in _VOWELS else ch for ch in s)''', [_char("c")], helpers=["sets"], inverse=None)
 _op("replace_spaces", "replace", "replace every space with {c}", '''
 def replace_spaces(s, c):
-    return s.replace(" ", c)''', [_char("c")], valid=lambda p: p["c"] != " ")
+    return s.replace(" ", c)''', [_char("c")], valid=lambda p: p["c"] != " ", inverse=None)
 _op("replace_digits", "replace", "replace every digit with {c}", '''
 def replace_digits(s, c):
-    return "".join(c if ch in _DIGITS else ch for ch in s)''', [_char("c")], helpers=["sets"])
+    return "".join(c if ch in _DIGITS else ch for ch in s)''', [_char("c")], helpers=["sets"], inverse=None)
 _op("replace_substring", "replace", "replace every occurrence of the substring {old} with {new}", '''
 def replace_substring(s, old, new):
     return s.replace(old, new)''', [_substring("old"), _text("new")],
-    valid=_distinct("old", "new"))
+    valid=_distinct("old", "new"), inverse=None)
 
 # ---- order, dedupe, rotation -----------------------------------------------------------------
 _op("sort_chars", "order", "sort the characters in ascending order of code point", '''
 def sort_chars(s):
-    return "".join(sorted(s))''', family="sort")
+    return "".join(sorted(s))''', family="sort", inverse=None)
 _op("sort_chars_desc", "order", "sort the characters in descending order of code point", '''
 def sort_chars_desc(s):
-    return "".join(sorted(s, reverse=True))''', family="sort")
+    return "".join(sorted(s, reverse=True))''', family="sort", inverse=None)
 _op("sort_words", "order", "sort the words (split on spaces) in ascending order of code point", '''
 def sort_words(s):
-    return " ".join(sorted(s.split(" ")))''')
+    return " ".join(sorted(s.split(" ")))''', inverse=None)
 _op("dedupe", "order", "remove repeated characters, keeping only the first occurrence of each", '''
 def dedupe(s):
-    return "".join(dict.fromkeys(s))''')
+    return "".join(dict.fromkeys(s))''', inverse=None)
 _op("collapse_runs", "order", "collapse every run of identical adjacent characters into one", '''
 def collapse_runs(s):
-    return "".join(c for i, c in enumerate(s) if i == 0 or s[i - 1] != c)''')
+    return "".join(c for i, c in enumerate(s) if i == 0 or s[i - 1] != c)''', inverse=None)
 _op("rotate_left", "order", "rotate the string left by {k} positions, cyclically", '''
 def rotate_left(s, k):
     if not s:
         return s
     k = k % len(s)
-    return s[k:] + s[:k]''', [_int("k", 1, 5)], family="rotate")
+    return s[k:] + s[:k]''', [_int("k", 1, 5)], family="rotate", inverse=_undone_by("rotate_right"))
 _op("rotate_right", "order", "rotate the string right by {k} positions, cyclically", '''
 def rotate_right(s, k):
     if not s:
         return s
     k = k % len(s)
-    return s[len(s) - k:] + s[:len(s) - k]''', [_int("k", 1, 5)], family="rotate")
+    return s[len(s) - k:] + s[:len(s) - k]''', [_int("k", 1, 5)], family="rotate", inverse=_undone_by("rotate_left"))
 
 
 ATOMIC_OPS: tuple[StringOp, ...] = tuple(_OPS)
@@ -625,8 +724,5 @@ def enumerate_atomic(grid: Mapping[str, Sequence[Any]] | None = None,
         values = [list(grid.get(f"{op.name}.{p.name}", grid.get(p.kind, p.grid))) for p in op.params]
         for combo in itertools.product(*values):
             params = {p.name: v for p, v in zip(op.params, combo)}
-            try:
-                op.check_params(params)
-            except ValueError:
-                continue
-            yield StringProgram.of((op.name, params))
+            if op.accepts(params):
+                yield StringProgram.of((op.name, params))

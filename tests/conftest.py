@@ -9,8 +9,14 @@ import pytest
 from find_functions.layout import write_suite
 from find_functions.script import render_script
 from find_functions.spec import GroundTruth, MultipleChoiceItem, SuiteFunction
+from tools import isolation
 
 REPO = Path(__file__).resolve().parent.parent
+
+#: Whether this machine has the OS sandbox (bubblewrap). Tests of the sandbox itself skip without
+#: it; tests of other things that happen to run untrusted code run it unconfined there instead.
+SANDBOX = isolation.probe().available
+needs_sandbox = pytest.mark.skipif(not SANDBOX, reason=f"no OS sandbox: {isolation.probe().problem}")
 SHARED_FIND = REPO.parent / "shared" / "find"
 
 

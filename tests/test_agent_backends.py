@@ -16,18 +16,19 @@ try:  # the HTTP client the installed SDKs are built on (openai 3.x / anthropic 
 except ImportError:
     import httpx as httpx2
 
-from agent.backends import make_backend, make_policy
 from agent.backends.anthropic_backend import AnthropicPolicy
 from agent.backends.base import AssistantTurn, ToolCall, ToolResult, UserMessage
 from agent.backends.openai_backend import OpenAIPolicy
 from agent.backends.pricing import Price, PriceTable
 from agent.backends.retry import call_with_retries, is_transient, retry_after
+from agent.registry import make_backend, make_policy
 from agent.transcript import TranscriptWriter, render_transcript, show_transcript
 from prompts import render
 
 HISTORY = [
     UserMessage("task"),
-    AssistantTurn("probing", [ToolCall("c1", "call_function", {"inputs": [1]}), ToolCall("c2", "plot_function", {"low": 0, "high": 1})]),
+    AssistantTurn("probing", [ToolCall("c1", "call_function", {"inputs": [1]}),
+                              ToolCall("c2", "plot_function", {"low": 0, "high": 1})]),
     ToolResult("c1", "call_function", "f(1) = 2"),
     ToolResult("c2", "plot_function", "plot", images=[b"\x89PNGdata"]),
     AssistantTurn(""),  # an empty reply
@@ -139,7 +140,8 @@ def test_transcript_streams_and_renders(tmp_path):
     writer = TranscriptWriter(tmp_path)
     writer.write("start", task_id="t", kind="numeric", backend="b", max_rounds=3)
     writer.write("assistant", round=1, text="hello", usage={"input_tokens": 5, "output_tokens": 1},
-                 tool_calls=[{"name": "call_function", "arguments": {"inputs": [1]}, "error": None}], seconds=0.1)
+                 tool_calls=[{"id": "c1", "name": "call_function", "arguments": {"inputs": [1]}, "error": None}],
+                 seconds=0.1)
     # Streaming: readable before close.
     assert "call_function" in show_transcript(tmp_path)
     writer.close()
@@ -170,7 +172,7 @@ def test_prompts_render_strictly():
     with pytest.raises(ValueError, match="no prompt template 'nope.j2'"):
         render("nope")
     with pytest.raises(Exception, match="undefined"):
-        render("final_answer")  # missing variables are errors, not blanks
+        render("final_request")  # missing variables are errors, not blanks
     for kind in ("numeric", "strings", "entities", "relations"):
         class T:
             id, input_range = "x", (-128.0, 128.0)

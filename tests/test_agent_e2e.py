@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from agent.backends import make_backend
+from agent.registry import make_backend
 from agent.task import Task
 from agent.transcript import read_transcript
 from tests.conftest import CountingBox
@@ -55,7 +55,8 @@ def investigation_script() -> list:
         Reply("Let me probe f.", [ToolCall("call_function", {"inputs": [-10, 0, 1, 10]})]),
         Reply(tool_calls=[ToolCall("plot_function", {"low": -100, "high": 100, "points": 21})]),
         Reply(tool_calls=[ToolCall("record_hypotheses", {"hypotheses": [
-            {"id": "H1", "statement": "f(x) = 3x - 2", "status": "supported", "evidence": "f(0)=-2, f(1)=1, f(10)=28"}]})]),
+            {"id": "H1", "statement": "f(x) = 3x - 2", "status": "supported",
+             "evidence": "f(0)=-2, f(1)=1, f(10)=28"}]})]),
         Reply(tool_calls=[ToolCall("submit", {"description": "a line"})]),
         Reply(tool_calls=[ToolCall("submit", {"description": "f(x) = 3x - 2, a line", "code": CODE})]),
     ]
@@ -79,9 +80,13 @@ def test_full_investigation_over_the_wire(spec, tmp_path):
     assert "f(10) = 28" in json.dumps(second.body["messages"])
     assert [img[:4] for img in images_in(third.body["messages"])] == [b"\x89PNG"]  # the plot went out as an image
     assert "code must define" in json.dumps(fifth.body["messages"])  # the rejection reason was fed back
+
+    def strip(ms):
+        return json.loads(json.dumps(ms).replace('"cache_control": {"type": "ephemeral"}, ', "")
+                          .replace(', "cache_control": {"type": "ephemeral"}', ""))
+
     # Stable prefix: every request starts with the previous request's messages (append-only).
     for a, b in zip(server.requests, server.requests[1:]):
-        strip = lambda ms: json.loads(json.dumps(ms).replace('"cache_control": {"type": "ephemeral"}, ', "").replace(', "cache_control": {"type": "ephemeral"}', ""))
         assert strip(b.body["messages"])[: len(a.body["messages"]) - 1] == strip(a.body["messages"])[:-1]
         assert a.body.get("system") == b.body.get("system") and a.body["tools"] == b.body["tools"]
     end = list(read_transcript(tmp_path))[-1]
@@ -90,7 +95,8 @@ def test_full_investigation_over_the_wire(spec, tmp_path):
 
 def test_openai_sdk_retries_are_off_and_tenacity_honours_retry_after(tmp_path):
     task = numeric_task()
-    script = [rate_limited(0.3), server_error(), Reply(tool_calls=[ToolCall("submit", {"description": "line", "code": CODE})])]
+    script = [rate_limited(0.3), server_error(),
+              Reply(tool_calls=[ToolCall("submit", {"description": "line", "code": CODE})])]
     with FakeLLMServer(script) as server:
         result = backend("openai:gpt-4o-mini", server, max_wait=0.5).investigate(task, tmp_path)
         times = [r.received_at for r in server.requests]

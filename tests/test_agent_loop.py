@@ -6,14 +6,13 @@ import json
 
 import pytest
 
-from agent.backends import make_backend
 from agent.backends.base import AssistantTurn, ToolCall, ToolResult, UserMessage
-from agent.loop import AgentBackend, Budget, truncate
+from agent.engine import Budget, truncate
+from agent.loop import AgentBackend
+from agent.registry import make_backend
 from agent.task import Task, Usage
 from agent.transcript import read_transcript, show_transcript
-from tests.conftest import CountingBox
-
-
+from tests.conftest import CountingBox, needs_sandbox
 
 
 class ScriptedPolicy:
@@ -50,7 +49,8 @@ GOOD_CODE = "def function(x):\n    return 2 * x + 1"
 def test_full_investigation_ends_on_valid_submit(tmp_path):
     policy = ScriptedPolicy([
         AssistantTurn("probe", [call("call_function", inputs=[0, 1, 2])]),
-        AssistantTurn("", [call("record_hypotheses", hypotheses=[{"id": "H1", "statement": "f is linear", "status": "supported", "evidence": "f(0)=1, f(1)=3"}])]),
+        AssistantTurn("", [call("record_hypotheses", hypotheses=[
+            {"id": "H1", "statement": "f is linear", "status": "supported", "evidence": "f(0)=1, f(1)=3"}])]),
         AssistantTurn("", [call("submit", description="linear")]),  # numeric needs code: rejected
         AssistantTurn("", [call("submit", description="2x+1", code=GOOD_CODE)]),
         AssistantTurn("never reached", []),
@@ -72,14 +72,16 @@ def test_full_investigation_ends_on_valid_submit(tmp_path):
     assert types[:3] == ["start", "system", "user"] and types[-1] == "end"
     assert "hypotheses" in types
     end = events[-1]
-    assert end["stop_reason"] == "submitted" and end["black_box_calls"] == 3 and end["ledger"]["H1"]["status"] == "supported"
+    assert (end["stop_reason"] == "submitted" and end["black_box_calls"] == 3
+            and end["ledger"]["H1"]["status"] == "supported")
     text = show_transcript(tmp_path)
     assert "f(2) = 5" in text and "stopped: submitted after 4 rounds" in text
 
 
 def test_round_cap_then_one_final_request(tmp_path):
     turns = [AssistantTurn("", [call("call_function", inputs=[i])]) for i in range(3)]
-    turns.append(AssistantTurn("", [call("call_function", inputs=[9]), call("submit", description="2x+1", code=GOOD_CODE)]))
+    turns.append(AssistantTurn("", [call("call_function", inputs=[9]),
+                                    call("submit", description="2x+1", code=GOOD_CODE)]))
     policy = ScriptedPolicy(turns)
     task = linear_task(max_rounds=3)
     result = AgentBackend(policy, use_sandbox=False).investigate(task, tmp_path)
@@ -102,7 +104,9 @@ def test_no_valid_answer_falls_back_to_last_attempt(tmp_path):
 
 
 def test_empty_and_unparseable_replies_become_error_observations():
-    policy = ScriptedPolicy([AssistantTurn(""), AssistantTurn("thinking", [ToolCall("x", "call_function", {}, "arguments are not valid JSON")])],
+    policy = ScriptedPolicy([AssistantTurn(""),
+                             AssistantTurn("thinking",
+                                           [ToolCall("x", "call_function", {}, "arguments are not valid JSON")])],
                             native_tools=False)
     AgentBackend(policy, use_sandbox=False, budget=Budget(max_rounds=2)).investigate(linear_task())
     system, history = policy.seen[1]
@@ -113,7 +117,8 @@ def test_empty_and_unparseable_replies_become_error_observations():
 
 
 def test_token_budget_stops_exploration_early():
-    policy = ScriptedPolicy([AssistantTurn("", [call("call_function", inputs=[1])]) for _ in range(10)], tokens=(600, 0))
+    policy = ScriptedPolicy([AssistantTurn("", [call("call_function", inputs=[1])]) for _ in range(10)],
+                            tokens=(600, 0))
     result = AgentBackend(policy, use_sandbox=False, budget=Budget(max_tokens=1000)).investigate(linear_task())
     assert result.rounds == 3  # two exploratory calls reach 1200 tokens, then the one final request
     assert "token budget" in policy.seen[-1][1][-1].text
@@ -122,7 +127,8 @@ def test_token_budget_stops_exploration_early():
 def test_prompt_prefix_is_stable_and_observations_truncated():
     long = list(range(-128, 128)) * 3
     policy = ScriptedPolicy([AssistantTurn("", [call("call_function", inputs=long)]), AssistantTurn("", [])])
-    AgentBackend(policy, use_sandbox=False, observation_chars=500, budget=Budget(max_rounds=2)).investigate(linear_task())
+    AgentBackend(policy, use_sandbox=False, observation_chars=500,
+                 budget=Budget(max_rounds=2)).investigate(linear_task())
     (sys1, h1), (sys2, h2) = policy.seen[:2]
     assert sys1 == sys2 and h2[: len(h1)] == h1  # append-only history, same system prompt
     obs = h2[len(h1) + 1]
@@ -152,7 +158,8 @@ def test_replay_reproduces_a_recorded_investigation(tmp_path):
 
 
 def test_plot_images_are_saved_and_only_sent_to_image_policies(tmp_path):
-    policy = ScriptedPolicy([AssistantTurn("", [call("plot_function", low=-5, high=5, points=11)]), AssistantTurn("", [])])
+    policy = ScriptedPolicy([AssistantTurn("", [call("plot_function", low=-5, high=5, points=11)]),
+                             AssistantTurn("", [])])
     policy.accepts_images = False
     AgentBackend(policy, use_sandbox=False, budget=Budget(max_rounds=2)).investigate(linear_task(), tmp_path)
     obs = policy.seen[1][1][-1]
@@ -168,6 +175,7 @@ def test_string_tasks_get_no_numeric_tools():
     assert "Unknown tool 'plot_function'" in policy.seen[1][1][-2].text
 
 
+@needs_sandbox
 def test_run_python_uses_the_sandbox(tmp_path):
     pytest.importorskip("agent.sandbox")
     policy = ScriptedPolicy([

@@ -19,7 +19,8 @@ def one(text: str):
     ("Let me look.\nCOMMAND: PYTHON(./temp/function.py 1 2 -3.5)", "call_function", {"inputs": [1.0, 2.0, -3.5]}),
     ('COMMAND: PYTHON(./temp/function.py "hello world" dog)', "call_function", {"inputs": ["hello world", "dog"]}),
     ("COMMAND: call_function([1, 2,\n    3])", "call_function", {"inputs": [1, 2, 3]}),
-    ("COMMAND: plot_function(-10, 10, points=50) (to see the shape)", "plot_function", {"low": -10, "high": 10, "points": 50}),
+    ("COMMAND: plot_function(-10, 10, points=50) (to see the shape)", "plot_function",
+     {"low": -10, "high": 10, "points": 50}),
     ("command: `call_function(inputs=['a'])`", "call_function", {"inputs": ["a"]}),
     ("Try this:\n```python\nprint(f([1, 2]))\n```", "run_python", {"code": "print(f([1, 2]))"}),
     ("Cut off mid-block:\n```python\nys = f([1, 2])\nprint(ys", "run_python", {"code": "ys = f([1, 2])\nprint(ys"}),
@@ -79,4 +80,5 @@ def test_chat_messages_alternate_roles():
     messages = chat_messages("SYS", history)
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
     last = messages[-1]["content"]
-    assert "Observation (call_function):\nf(1) = 2" in last and "Error (submit):" in last and last.endswith("final please")
+    assert "Observation (call_function):\nf(1) = 2" in last and "Error (submit):" in last
+    assert last.endswith("final please")

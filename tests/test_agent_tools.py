@@ -16,8 +16,6 @@ from prompts import render
 from tests.conftest import CountingBox
 
 
-
-
 def ctx(kind="numeric", fn=lambda x: x * x, **kw) -> ToolContext:
     return ToolContext(Task(id="t", kind=kind, black_box=CountingBox(fn)), **kw)
 
@@ -29,9 +27,11 @@ def run(c: ToolContext, name: str, **args) -> ToolOutput:
 def test_schemas_come_from_signatures_and_docstrings():
     openai = {t["function"]["name"]: t["function"] for t in DEFAULT_TOOLS.openai_schemas()}
     anthropic = {t["name"]: t for t in DEFAULT_TOOLS.anthropic_schemas()}
-    assert list(openai) == list(anthropic) == ["call_function", "run_python", "plot_function", "record_hypotheses", "submit"]
+    assert list(openai) == list(anthropic) == ["call_function", "run_python", "plot_function", "record_hypotheses",
+                                               "submit"]
     submit = anthropic["submit"]["input_schema"]
-    assert submit["required"] == ["description"] and set(submit["properties"]) == {"description", "code", "domain", "label"}
+    assert submit["required"] == ["description"]
+    assert set(submit["properties"]) == {"description", "code", "domain", "label"}
     assert "def function(x)" in submit["properties"]["code"]["description"]
     hyp = openai["record_hypotheses"]["parameters"]["properties"]["hypotheses"]["items"]
     assert hyp["properties"]["status"]["enum"] == ["open", "supported", "refuted"] and hyp["required"] == ["id"]
@@ -93,11 +93,13 @@ def test_a_crashing_tool_is_an_observation():
 def test_submit_validates_per_kind():
     c = ctx()
     assert "code must define" in run(c, "submit", description="square").text
-    assert "domain must be [low, high]" in run(c, "submit", description="sq", code="def function(x): return x*x", domain=[1]).text
-    assert "not an interval" in run(c, "submit", description="sq", code="def function(x): return x*x", domain=[3, 1]).text
+    square = "def function(x): return x*x"
+    assert "domain must be [low, high]" in run(c, "submit", description="sq", code=square, domain=[1]).text
+    assert "not an interval" in run(c, "submit", description="sq", code=square, domain=[3, 1]).text
     assert "does not compile" in run(c, "submit", description="sq", code="def function(x) return").text
     assert c.attempted.description == "sq"
-    ok = run(c, "submit", description="square", code="def function(x):\n    return x * x", domain=[-1, 1], label="square")
+    ok = run(c, "submit", description="square", code="def function(x):\n    return x * x", domain=[-1, 1],
+             label="square")
     assert not ok.is_error and ok.answer.domain == (-1.0, 1.0) and ok.answer.label == "square"
     entities = ctx(kind="entities")
     assert run(entities, "submit", description="animals").answer.description == "animals"
@@ -135,7 +137,8 @@ def test_plot_function_returns_a_png_and_a_summary():
 def test_kind_filtering():
     assert "plot_function" not in DEFAULT_TOOLS.for_kind("strings")
     assert "plot_function" in DEFAULT_TOOLS.for_kind("numeric")
-    assert DEFAULT_TOOLS.without("run_python").names() == ["call_function", "plot_function", "record_hypotheses", "submit"]
+    assert DEFAULT_TOOLS.without("run_python").names() == ["call_function", "plot_function", "record_hypotheses",
+                                                           "submit"]
 
 
 def test_run_python_without_a_sandbox_is_an_error():
@@ -154,7 +157,8 @@ class _NoisyTransport(CountingBox):
         outputs = []
         for i, x in enumerate(inputs):
             if "\n" in x:
-                self.errors.append(f"f00001: input {i} contains a newline, which the serving cannot carry; its output is None")
+                self.errors.append(f"f00001: input {i} contains a newline, which the serving cannot carry; "
+                                   "its output is None")
                 outputs.append(None)
             else:
                 outputs.append(super().__call__([x])[0])
@@ -165,5 +169,6 @@ def test_call_function_shows_why_the_serving_answered_none():
     c = ToolContext(Task(id="t", kind="strings", black_box=_NoisyTransport()))
     text = run(c, "call_function", inputs=["ab", "a\nb"]).text
     assert text.splitlines()[:2] == ["f('ab') = 'AB'", "f('a\\nb') = None"]
-    assert text.splitlines()[2] == "[note: f00001: input 1 contains a newline, which the serving cannot carry; its output is None]"
+    assert text.splitlines()[2] == ("[note: f00001: input 1 contains a newline, which the serving cannot carry; "
+                                    "its output is None]")
     assert "[note" not in run(c, "call_function", inputs=["cd"]).text  # only this call's incidents

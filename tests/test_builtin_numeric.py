@@ -14,6 +14,7 @@ from agent.task import Task
 from evals.code_exec import run_code
 from evals.numeric_scoring import detect_tabulation, nmse, solved, strict_points
 from find_functions.numeric import compile_function, sample_numeric
+from tests.conftest import SANDBOX
 
 
 class InProcessBox:
@@ -43,8 +44,8 @@ def sample():
 
 def _strict_score(fn, code: str) -> float:
     pts = strict_points(seed=3)
-    ref = run_code(fn.reference_code(), pts).outputs
-    pred = run_code(code, pts)
+    ref = run_code(fn.reference_code(), pts, confine=SANDBOX).outputs
+    pred = run_code(code, pts, confine=SANDBOX)
     return 0.0 if pred.error or detect_tabulation(code).tabulated else solved(nmse(ref, pred.outputs))
 
 
@@ -80,6 +81,6 @@ def test_backend_streams_a_transcript_with_the_ledger(sample, tmp_path: Path) ->
     events = [json.loads(line) for line in (tmp_path / "transcript.jsonl").read_text().splitlines()]
     kinds = [e["type"] for e in events]
     assert kinds[0] == "start" and kinds[-1] == "end"
-    assert "tool_result" in kinds and "hypotheses" in kinds
-    assert events[-1]["answer"]["code"] == inv.answer.code and inv.rounds == kinds.count("assistant")
+    assert "experiment" in kinds and "hypotheses" in kinds and "assistant" not in kinds
+    assert events[-1]["answer"]["code"] == inv.answer.code and inv.rounds == kinds.count("experiment")
     assert events[-1]["black_box_calls"] == box.calls

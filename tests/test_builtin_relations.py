@@ -125,6 +125,7 @@ def test_a_given_notebook_receives_every_event():
 
     events: list[str] = []
     relation = RelationFunction("gemstone_colour", "the input gemstone is red")
-    findings = investigate_relations(lambda xs: [relation(x) for x in xs], notebook=Notebook(lambda k, _: events.append(k)))
+    findings = investigate_relations(lambda xs: [relation(x) for x in xs],
+                                     notebook=Notebook(lambda k, _: events.append(k)))
     assert events.count("experiment") == len(findings.experiments) == 3
     assert "hypothesis" in events and "gemstone is red" in findings.description

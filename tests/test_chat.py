@@ -1,6 +1,6 @@
 """`aia chat`, tested as a person uses it: typed into a terminal (pexpect), read off the screen.
 
-The terminal tests run `python -m agent.cli chat` on a tiny random Llama saved to disk (any
+The terminal tests run `python -m evals.cli chat` on a tiny random Llama saved to disk (any
 local HF directory loads), with the fake LLM server standing in for OpenAI when a session is
 resumed with an LLM backend. The slow tool for Ctrl-C is made deterministic with the chat's
 documented test hook AIA_CHAT_TEST_DELAY (the tool waits, checking the interrupt flag).
@@ -21,8 +21,7 @@ import pytest
 from agent.backends.base import ToolResult, UserMessage
 from agent.chat.commands import COMMANDS, CommandError, parse_command
 from agent.chat.responder import CANNOT, BuiltinResponder, find_unit, intent_of
-from agent.chat.session import (LOST_RESULT, AppendingTranscript, Session, SessionError, command_note,
-                                rebuild_history, rebuild_ledger)
+from agent.chat.session import LOST_RESULT, Session, SessionError, command_note, rebuild_history, rebuild_ledger
 from agent.model_tools import model_tool_registry
 from agent.transcript import read_transcript
 from tests.fake_llm import FakeLLMServer, Reply, ToolCall
@@ -50,7 +49,8 @@ def test_slash_commands_parse_into_tool_calls():
     assert parse_command("/exemplars layer.0.mlp.neuron.1 image").call.arguments == \
         {"unit": "layer.0.mlp.neuron.1", "image": True}
     synth = parse_command("/synth layer.0.mlp.neuron.1 I saw a {w=dog, cat} by the {p=river,road}.").call.arguments
-    assert synth["template"] == "I saw a {w} by the {p}." and synth["slots"] == {"w": ["dog", "cat"], "p": ["river", "road"]}
+    assert synth["template"] == "I saw a {w} by the {p}." and \
+        synth["slots"] == {"w": ["dog", "cat"], "p": ["river", "road"]}
     assert parse_command("/edit U the river | river->lake,road").call.arguments == \
         {"unit": "U", "text": "the river", "swaps": {"river": ["lake", "road"]}}
     ablate = parse_command("/ablate layer.0.mlp mean the river | a dog").call.arguments
@@ -63,7 +63,8 @@ def test_slash_commands_parse_into_tool_calls():
     assert parse_command("/hypotheses").call.arguments == {"hypotheses": []}
     assert parse_command("/QUIT").name == "exit" and parse_command("/save").call is None
     for bad, message in [("/nope", "unknown command /nope"), ("/call layer.0.mlp", "no text given"),
-                         ("/patch layer.1.resid only one", "clean and a corrupt"), ("/steer U big text", "SCALE must be"),
+                         ("/patch layer.1.resid only one", "clean and a corrupt"),
+                         ("/steer U big text", "SCALE must be"),
                          ("/synth U no slots", "no {slot"), ("/exemplars U many", "K must be a number"),
                          ("/fv hot-cold", "IN:OUT"), ("/edit U the river", "usage")]:
         with pytest.raises(CommandError, match=re.escape(message)):
@@ -72,7 +73,8 @@ def test_slash_commands_parse_into_tool_calls():
     for name in COMMANDS:    # every tool command names a real chat tool
         line = {"units": "/units", "hypotheses": "/hypotheses", "exemplars": "/exemplars U", "describe": "/describe U",
                 "call": "/call U t", "synth": "/synth U {a=b}", "edit": "/edit U t | t->s", "ablate": "/ablate U t",
-                "patch": "/patch U a | b", "steer": "/steer U 1 t", "attention": "/attention U t", "fv": "/fv a:b"}.get(name)
+                "patch": "/patch U a | b", "steer": "/steer U 1 t", "attention": "/attention U t",
+                "fv": "/fv a:b"}.get(name)
         if line:
             assert parse_command(line).call.name in tools
 
@@ -97,8 +99,10 @@ def test_builtin_responder_plans_one_call_then_answers():
     data = {"unit": UNIT, "label": "river", "description": "Fires on 'river'.", "evidence": ["a", "b"]}
     history += [turn, ToolResult(turn.tool_calls[0].id, "describe_unit", "...", data=data)]
     answer = responder.next_turn("", history, tools)
-    assert not answer.tool_calls and answer.text.startswith(f"{UNIT}: river — Fires on 'river'.") and "2 pieces" in answer.text
-    failed = responder.next_turn("", history[:-1] + [ToolResult("x", "describe_unit", "no exemplars", is_error=True)], tools)
+    assert not answer.tool_calls and answer.text.startswith(f"{UNIT}: river — Fires on 'river'.") and \
+        "2 pieces" in answer.text
+    failed = responder.next_turn("", history[:-1] + [ToolResult("x", "describe_unit", "no exemplars", is_error=True)],
+                                 tools)
     assert failed.text == "The experiment failed: no exemplars"
     assert responder.next_turn("", [UserMessage("tell me a joke")], tools).text == CANNOT
 
@@ -107,8 +111,9 @@ def test_history_rebuild_answers_every_call_even_after_a_kill(tmp_path):
     session = Session.create(tmp_path / "s", "tiny", "openai:m")
     log = session.transcript
     log.write("user", text="q1")
-    log.write("assistant", round=1, text="probing", tool_calls=[{"id": "c1", "name": "call_unit", "arguments": {"unit": "u"}},
-                                                                {"id": "c2", "name": "list_units", "arguments": {}}])
+    log.write("assistant", round=1, text="probing",
+              tool_calls=[{"id": "c1", "name": "call_unit", "arguments": {"unit": "u"}},
+                          {"id": "c2", "name": "list_units", "arguments": {}}])
     log.write("tool_result", round=1, call_id="c1", name="call_unit", text="acts", is_error=False)
     log.write("hypotheses", round=1, ledger={"H1": {"id": "H1", "statement": "s", "status": "supported",
                                                    "history": [[1, "supported", "acts"]]}})
@@ -120,7 +125,6 @@ def test_history_rebuild_answers_every_call_even_after_a_kill(tmp_path):
     assert [type(e).__name__ for e in history] == ["UserMessage", "AssistantTurn", "ToolResult", "ToolResult"]
     assert history[3].call_id == "c2" and history[3].text == LOST_RESULT and history[3].is_error
     assert rebuild_ledger(resumed.events).hypotheses["H1"].status == "supported"
-    assert isinstance(resumed.transcript, AppendingTranscript)
     resumed.transcript.write("command", text="/units", output="listing")
     resumed.close()
     events = list(read_transcript(tmp_path / "s"))
@@ -147,7 +151,8 @@ def test_chat_app_in_process_saves_command_images_and_answers_exemplar_questions
     rng = random.Random(0)
     words = "the river bank flows past a stone mill near green fields".split()
     corpus = Corpus("words", [" ".join(rng.choice(words) for _ in range(12)) for _ in range(80)])
-    ctx = ModelToolContext(tiny_model("llama"), corpus=corpus, cache_root=tmp_path / "cache", window=12, max_windows=None)
+    ctx = ModelToolContext(tiny_model("llama"), corpus=corpus, cache_root=tmp_path / "cache", window=12,
+                           max_windows=None)
     screen = io.StringIO()
     session = Session.create(tmp_path / "s", "tiny", "builtin")
     app = ChatApp(session, ctx, BuiltinResponder(), Console(file=screen, width=200))
@@ -189,7 +194,7 @@ class Terminal:
     PROMPT = "you> "
 
     def __init__(self, args: list[str], env: dict[str, str]):
-        self.child = pexpect.spawn(sys.executable, ["-m", "agent.cli", "chat", *args], cwd=str(REPO), env=env,
+        self.child = pexpect.spawn(sys.executable, ["-m", "evals.cli", "chat", *args], cwd=str(REPO), env=env,
                                    encoding="utf-8", timeout=60, dimensions=(60, 220))
         self.screen = self.wait()
 

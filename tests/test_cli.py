@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def aia(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True, cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "evals.cli", *args], capture_output=True, text=True, cwd=REPO,
                           timeout=300)
 
 
@@ -44,7 +44,7 @@ def test_bad_input_gets_a_clear_error(tiny_suite: Path, tmp_path: Path) -> None:
     res = aia("bench", "--suite", str(tiny_suite), "--backend", "py:nowhere:Nothing", "--out", str(tmp_path / "r2"))
     assert res.returncode == 2 and "cannot load backend" in res.stderr
     env_without_key = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    res = subprocess.run([sys.executable, "-m", "agent.cli", "bench", "--suite", str(tiny_suite), "--backend",
+    res = subprocess.run([sys.executable, "-m", "evals.cli", "bench", "--suite", str(tiny_suite), "--backend",
                           "openai:gpt-4o", "--out", str(tmp_path / "r3")], capture_output=True, text=True, cwd=REPO,
                          env=env_without_key, timeout=120)
     assert res.returncode == 2 and "OPENAI_API_KEY" in res.stderr and len(res.stderr.strip().splitlines()) == 1

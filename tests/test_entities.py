@@ -189,7 +189,8 @@ def test_judge_ceiling_and_floor(suite, monkeypatch):
 
 
 def test_judge_reads_free_text():
-    assert judge.choose_entity("This neuron fires for racket sports like badminton.", ["cathedral", "squash", "tulip"]) == 1
+    choices = ["cathedral", "squash", "tulip"]
+    assert judge.choose_entity("This neuron fires for racket sports like badminton.", choices) == 1
     assert judge.choose_entity("birds", ["spreadsheet", "violin", "sparrow"]) == 2
     with pytest.raises(ValueError):
         judge.choose_entity("birds", [])

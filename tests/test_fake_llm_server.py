@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import socket
+import threading
 import time
 
 import anthropic
@@ -72,14 +74,16 @@ def test_openai_tool_call_round_trip() -> None:
         first = _ask_openai(client)
         call = first.choices[0].message.tool_calls[0]
         assert first.choices[0].finish_reason == "tool_calls" and first.choices[0].message.content == "Let me probe."
-        assert (call.id, call.function.name, json.loads(call.function.arguments)) == ("call_a", "call_function", {"inputs": [1, 2]})
+        assert (call.id, call.function.name, json.loads(call.function.arguments)) == ("call_a", "call_function",
+                                                                                      {"inputs": [1, 2]})
         assert (first.usage.prompt_tokens, first.usage.completion_tokens, first.usage.total_tokens) == (11, 7, 18)
         image = "data:image/png;base64," + base64.b64encode(PNG).decode()
         messages = [
             {"role": "user", "content": "hi"},
             first.choices[0].message.model_dump(exclude_none=True),
             {"role": "tool", "tool_call_id": call.id, "content": "[2, 4]"},
-            {"role": "user", "content": [{"type": "text", "text": "the plot"}, {"type": "image_url", "image_url": {"url": image}}]},
+            {"role": "user", "content": [{"type": "text", "text": "the plot"},
+                                         {"type": "image_url", "image_url": {"url": image}}]},
         ]
         second = _ask_openai(client, messages)
         assert second.choices[0].message.content == "It doubles its input."
@@ -102,19 +106,22 @@ def test_anthropic_tool_use_round_trip() -> None:
         assert first.stop_reason == "tool_use"
         text, use = first.content
         assert text.type == "text" and text.text == "Probing."
-        assert (use.type, use.id, use.name, use.input) == ("tool_use", "toolu_a", "call_function", {"inputs": ["a", "b"]})
+        assert (use.type, use.id, use.name, use.input) == ("tool_use", "toolu_a", "call_function",
+                                                           {"inputs": ["a", "b"]})
         image = {"type": "image", "source": {"type": "base64", "media_type": "image/png",
                                               "data": base64.b64encode(PNG).decode()}}
         messages = [
             {"role": "user", "content": "hi"},
             {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]},
             {"role": "user", "content": [
-                {"type": "tool_result", "tool_use_id": use.id, "content": [{"type": "text", "text": "['a', 'b']"}, image]},
+                {"type": "tool_result", "tool_use_id": use.id,
+                 "content": [{"type": "text", "text": "['a', 'b']"}, image]},
                 image,
             ]},
         ]
         second = _anthropic(server).messages.create(
-            model="claude-test", max_tokens=100, system="You are a scientist.", messages=messages, tools=[ANTHROPIC_TOOL]
+            model="claude-test", max_tokens=100, system="You are a scientist.", messages=messages,
+            tools=[ANTHROPIC_TOOL],
         )
         assert second.content[0].text == "It reverses strings." and second.stop_reason == "end_turn"
         assert (second.usage.input_tokens, second.usage.output_tokens) == (30, 5)
@@ -195,7 +202,8 @@ def test_a_responder_answers_what_was_sent() -> None:
 
     with FakeLLMServer(responder) as server:
         client = _openai(server)
-        assert _ask_openai(client, [{"role": "user", "content": "tools?"}]).choices[0].message.content == "call_function"
+        reply = _ask_openai(client, [{"role": "user", "content": "tools?"}])
+        assert reply.choices[0].message.content == "call_function"
         assert _ask_openai(client, [{"role": "user", "content": "x"}]).choices[0].message.content == "you said 'x'"
         with pytest.raises(ValueError, match="responder"):
             server.push(Reply("no"))
@@ -221,4 +229,15 @@ def test_an_unknown_fault_is_refused_when_scripted() -> None:
 
 
 def test_stopping_a_server_that_never_started() -> None:
-    FakeLLMServer(["unused"]).stop()  # returns at once
+    """stop() returns at once (shutdown() alone would wait forever for a serving loop that never
+    ran) and closes the socket the server was listening on."""
+    server = FakeLLMServer(["unused"])
+    host, port = server.url.removeprefix("http://").split(":")
+    socket.create_connection((host, int(port)), timeout=1).close()  # bound and listening until stopped
+    stopper = threading.Thread(target=server.stop, daemon=True)
+    stopper.start()
+    stopper.join(timeout=5)
+    assert not stopper.is_alive(), "stop() hung on a server that never started"
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=1)
+    assert server.requests == [] and server.steps_left == 1

@@ -15,6 +15,7 @@ import pytest
 import torch
 
 from agent.builtin.findings import Notebook
+from agent.labeler_settings import HeadLabelerSettings
 from agent.labeling_heads import (
     investigate_head,
     label_head,
@@ -91,19 +92,18 @@ def test_builtin_labeler_recovers_every_role(toy, roles, tmp_path: Path) -> None
 def test_labeler_on_a_random_tiny_model_finds_no_roles() -> None:
     model = tiny_model("llama", n_layers=2, d_model=32, n_heads=4, seed=3)
     notebook = Notebook()
-    labels = [label_head(model, str(u), notebook) for u in expand("layer.0.attn", model) + expand("layer.1.attn", model)]
+    heads = expand("layer.0.attn", model) + expand("layer.1.attn", model)
+    labels = [label_head(model, str(u), notebook) for u in heads]
     assert {role_from_text(x.description) for x in labels} == {"other"}
     assert all(x.label.startswith("other") for x in labels)
     refuted = [h for h in notebook.hypotheses if h.status == "refuted"]
     assert len(refuted) >= len(labels)          # each head refutes at least one role
 
 
-def test_a_pattern_the_model_does_not_need_is_other(toy, monkeypatch) -> None:
+def test_a_pattern_the_model_does_not_need_is_other(toy) -> None:
     """With an ablation bar no head can pass, the previous-token pattern alone is not a role."""
-    import agent.labeling_heads as lh
-    monkeypatch.setattr(lh, "ABLATION_THRESHOLD", 100.0)
     notebook = Notebook()
-    label = label_head(toy, "layer.0.attn.head.0", notebook)
+    label = label_head(toy, "layer.0.attn.head.0", notebook, HeadLabelerSettings(ablation_threshold=100.0))
     assert label.label == "other: previous-token-like pattern, not needed"
     assert role_from_text(f"{label.label}. {label.description}") == "other"
     assert [h.status for h in notebook.hypotheses] == ["refuted", "refuted"]

@@ -176,7 +176,8 @@ attempt("open-held", lambda: open(CFG["held"]).read()[:60])
 attempt("listdir-suite", lambda: os.listdir(CFG["suite"]))
 attempt("proc1-root-gt", lambda: read_gt("/proc/1/root" + CFG["gt"]))
 attempt("link-dirfd", lambda: os.link(CFG["gt"].lstrip("/"), "gt.json", src_dir_fd=os.open("/", os.O_RDONLY)))
-attempt("open-dirfd", lambda: os.read(os.open(CFG["gt"].lstrip("/"), os.O_RDONLY, dir_fd=os.open("/", os.O_RDONLY)), 60))
+attempt("open-dirfd",
+        lambda: os.read(os.open(CFG["gt"].lstrip("/"), os.O_RDONLY, dir_fd=os.open("/", os.O_RDONLY)), 60))
 print("HUNT got-code", GT_CODE is not None)
 ''',
         "c_signals": cfg + r'''
@@ -209,7 +210,8 @@ print("SPAWN started", p.pid)
         "c_writes": cfg + r'''
 import os, sqlite3
 bait = CFG["bait"]
-attempt("sqlite-attach", lambda: sqlite3.connect(":memory:").execute(f"ATTACH DATABASE '{bait}/attach.db' AS x").execute("CREATE TABLE x.t(a)"))
+attempt("sqlite-attach", lambda: sqlite3.connect(":memory:").execute(f"ATTACH DATABASE '{bait}/attach.db' AS x")
+        .execute("CREATE TABLE x.t(a)"))
 attempt("mknod", lambda: os.mknod(bait + "/node"))
 attempt("setxattr", lambda: os.setxattr(CFG["sentinel"], "user.pwned", b"1"))
 attempt("open-write", lambda: open(bait + "/written.txt", "w").write("pwned"))
@@ -308,8 +310,9 @@ def test_hostile_model_over_the_wire_is_contained(tiny_suite: Path, tmp_path: Pa
         with FakeLLMServer(script) as server:
             env["OPENAI_BASE_URL"] = server.openai_base_url
             res = subprocess.run(
-                [sys.executable, "-m", "agent.cli", "bench", "--suite", str(tiny_suite), "--backend", "openai:gpt-hostile",
-                 "--ids", "numeric/f00000", "--workers", "1", "--judge", "offline", "--out", str(run)],
+                [sys.executable, "-m", "evals.cli", "bench", "--suite", str(tiny_suite),
+                 "--backend", "openai:gpt-hostile", "--ids", "numeric/f00000", "--workers", "1", "--judge", "offline",
+                 "--out", str(run)],
                 capture_output=True, text=True, cwd=REPO, env=env, timeout=180, check=False)
             requests = list(server.requests)
         connections = bait.connections()
@@ -425,7 +428,8 @@ print("HITS", hits)
     tried = _attempts(out.stdout)
     for name in ("find_functions", "evals", "agent", "tools", "prompts"):
         assert tried["import-" + name].startswith("FAIL ModuleNotFoundError"), (name, tried)
-    assert tried["repo"].startswith("FAIL FileNotFoundError") and tried["home-cache"].startswith("FAIL FileNotFoundError")
+    assert tried["repo"].startswith("FAIL FileNotFoundError")
+    assert tried["home-cache"].startswith("FAIL FileNotFoundError")
     assert "HITS []" in out.stdout, out.stdout
 
 
@@ -433,7 +437,8 @@ def test_proc_dev_sys_tty_and_pid1_show_nothing_of_the_host(box) -> None:
     out = box.run(TRY + '''
 import ctypes, fcntl, os, termios
 print("PIDS", sorted(int(p) for p in os.listdir("/proc") if p.isdigit()))
-print("SAMENS", all(os.readlink(f"/proc/1/ns/{n}") == os.readlink(f"/proc/self/ns/{n}") for n in ("mnt", "pid", "net", "user")))
+print("SAMENS", all(os.readlink(f"/proc/1/ns/{n}") == os.readlink(f"/proc/self/ns/{n}")
+                   for n in ("mnt", "pid", "net", "user")))
 print("PID1CAPS", [l.split()[1] for l in open("/proc/1/status") if l.startswith("CapEff")])
 print("DEV", sorted(os.listdir("/dev")))
 attempt("sys", lambda: os.listdir("/sys"))
@@ -462,7 +467,8 @@ def test_huge_output_and_garbage_on_the_reply_pipe_leave_the_parent_fine(box) ->
     out = box.run("import sys\nchunk = 'x' * (1 << 20)\nfor _ in range(100):\n    sys.stdout.write(chunk)\n")
     assert len(out.stdout) < 100_000 and "output truncated" in out.stdout
     assert out.error is None or "File too large" in out.error
-    out = box.run("import os, sys\nos.write(int(sys.argv[1]), b'\\x7f\\xff\\xff\\xffgarbage')\nimport time; time.sleep(1)")
+    out = box.run("import os, sys\nos.write(int(sys.argv[1]), b'\\x7f\\xff\\xff\\xffgarbage')\n"
+                  "import time; time.sleep(1)")
     assert out.error is not None and out.namespace_reset, out.observation()
     out = box.run("print(f(20))")
     assert out.stdout.strip() == "40" and out.error is None
@@ -477,7 +483,8 @@ def test_symlinks_in_the_workdir_are_not_followed_when_the_sandbox_closes(tmp_pa
     sandbox = Sandbox({"f": lambda xs: xs})
     base = sandbox.base
     sandbox.run(DISARM)
-    out = sandbox.run(f"import os\nos.symlink({str(victim)!r}, 'dir-link')\nos.symlink({str(victim / 'keep.txt')!r}, 'file-link')\n"
+    out = sandbox.run(f"import os\nos.symlink({str(victim)!r}, 'dir-link')\n"
+                      f"os.symlink({str(victim / 'keep.txt')!r}, 'file-link')\n"
                       "os.mkdir('sub')\nos.symlink('/', 'sub/root-link')\nprint(sorted(os.listdir('.')))")
     assert "dir-link" in out.stdout, out.observation()
     sandbox.close()

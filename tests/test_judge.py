@@ -44,7 +44,7 @@ def test_a_judge_is_offline_or_named_never_the_backend_under_test() -> None:
     assert isinstance(make_judge("offline"), OfflineJudge)
     with pytest.raises(ValueError, match="--judge auto is gone: it let the LLM under test grade its own"):
         make_judge("auto")
-    with pytest.raises(ValueError, match="--judge 'gpt'"):
+    with pytest.raises(ValueError, match="unknown judge spec 'gpt'"):
         make_judge("gpt")
 
 

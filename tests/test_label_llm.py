@@ -17,6 +17,7 @@ import pytest
 from agent.labeling import snippet
 from agent.labeling_llm import LabelingError, investigate_unit_llm, labeling_split_source, labeling_tools
 from agent.model_tools import ModelToolContext
+from agent.registry import make_policy
 from evals.label_runner import run_labeling
 from tests.fake_llm import FakeLLMServer, Reply, ToolCall
 from tests.planted_tiny import NEURON, planted_model
@@ -108,13 +109,13 @@ def test_unsubmitted_investigation(tmp_path: Path) -> None:
     assert labeling_tools(model, "head").names()[-1] == "submit_label"
     assert "attention" in labeling_tools(model, "head")
     with FakeLLMServer([Reply("It fires on 'river'."), Reply("Still 'river'.")]) as server:
-        result = investigate_unit_llm(model, UNIT, "openai:gpt-4o-mini", seen, tmp_path / "a", max_rounds=1,
-                                      api_key="k", base_url=server.openai_base_url, max_attempts=1)
+        policy = make_policy("openai:gpt-4o-mini", api_key="k", base_url=server.openai_base_url, max_attempts=1)
+        result = investigate_unit_llm(model, UNIT, policy, seen, tmp_path / "a", max_rounds=1, max_windows=None)
     assert result.label == "(not submitted)" and result.description == "Still 'river'."
     assert result.usage.llm_calls == 2
     with FakeLLMServer([Reply(""), Reply("")]) as server:
         with pytest.raises(LabelingError, match="no label"):
-            investigate_unit_llm(model, UNIT, "openai:gpt-4o-mini", seen, tmp_path / "b", max_rounds=1,
-                                 api_key="k", base_url=server.openai_base_url, max_attempts=1)
+            policy = make_policy("openai:gpt-4o-mini", api_key="k", base_url=server.openai_base_url, max_attempts=1)
+            investigate_unit_llm(model, UNIT, policy, seen, tmp_path / "b", max_rounds=1, max_windows=None)
     events = [json.loads(line)["type"] for line in (tmp_path / "b" / "transcript.jsonl").read_text().splitlines()]
     assert events[-1] == "error"

@@ -13,12 +13,14 @@ import json
 import os
 import random
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
 from agent.builtin.findings import Notebook
+from agent.labeler_settings import LabelerSettings
 from agent.labeling import (
     _read_exemplars,
     _second_probes,
@@ -101,7 +103,8 @@ def test_baseline_labels() -> None:
     vocab = ["river", "##s", "[CLS]", "lake", "ab", "tree", "##ology"]
     a, b = random_label(vocab, 1), random_label(vocab, 1)
     assert a == b and a.split("'")[1] in {"river", "lake", "tree"}
-    assert {random_label(vocab, s) for s in range(20)} == {f"Fires on the word '{w}'." for w in ("river", "lake", "tree")}
+    assert {random_label(vocab, s) for s in range(20)} == \
+        {f"Fires on the word '{w}'." for w in ("river", "lake", "tree")}
     bpe = ["Ġriver", "ology", "Ġlake", "Ġtree"]                       # BPE: only word-start pieces
     assert {random_label(bpe, s).split("'")[1] for s in range(20)} == {"river", "lake", "tree"}
     # The baseline names the whole word whose piece peaks, not the piece.
@@ -190,7 +193,8 @@ def test_planted_neuron_is_labeled_and_run_resumes(tmp_path: Path) -> None:
     assert any(h["status"] == "supported" and TARGET in h["statement"] for h in ledger)
     assert any(h["status"] == "supported" and "not its context" in h["statement"] for h in ledger)
     events = [e["type"] for e in transcript]
-    assert events[0] == "start" and events[-1] == "end" and "tool_result" in events
+    assert events[0] == "start" and events[-1] == "end" and "experiment" in events
+    assert "black_box_calls" not in transcript[-1]  # nothing counts the subject model's calls; rounds are no count
     assert summary["units"] == 2 and summary["errors"] == 0 and summary["kinds"] == {"neuron": 2}
     sim = summary["scores"]["simulation"]
     assert sim["n"] == 2 and sim["margin_over_random"] == round(sim["agent"] - sim["random"], 4)
@@ -198,6 +202,7 @@ def test_planted_neuron_is_labeled_and_run_resumes(tmp_path: Path) -> None:
     assert json.loads((out / "summary.json").read_text())["units"] == 2
     config = json.loads((out / "config.json").read_text())
     assert config["simulator"] == "offline" and config["units"] == f"layer.0.mlp.neuron.{NEURON}:{NEURON + 2}"
+    assert config["max_windows"] is None and config["labeler_settings"] == asdict(LabelerSettings())
 
     # Resume: nothing is relabeled; a wider range labels only the new unit.
     run_labeling(model, f"layer.0.mlp.neuron.{NEURON}:{NEURON + 3}", "builtin", out, **kw)
@@ -221,10 +226,10 @@ def test_failed_unit_is_recorded_and_retried_on_resume(tmp_path: Path, monkeypat
           "cache_root": tmp_path / "cache"}
     real = labeling.investigate_unit
 
-    def flaky(model, unit, exemplars, log_dir=None):
+    def flaky(model, unit, exemplars, log_dir, settings):
         if unit.endswith(f".{NEURON}"):
             raise RuntimeError("boom")
-        return real(model, unit, exemplars, log_dir)
+        return real(model, unit, exemplars, log_dir, settings)
 
     monkeypatch.setattr(labeling, "investigate_unit", flaky)
     out = tmp_path / "run"
@@ -276,9 +281,11 @@ def test_causal_experiments_on_planted_neuron() -> None:
     notebook, evidence = Notebook(), []
     effect = ablation_test(model, f"layer.0.mlp.neuron.{NEURON}", ex, notebook, evidence)
     assert effect > 0 and notebook.hypotheses[-1].status == "supported"
-    assert edit_test(model, f"layer.0.mlp.neuron.{NEURON}", ex, TARGET, {TARGET}, notebook, evidence) == pytest.approx(1.0, abs=0.01)
+    assert edit_test(model, f"layer.0.mlp.neuron.{NEURON}", ex, TARGET, {TARGET}, notebook, evidence) == \
+        pytest.approx(1.0, abs=0.01)
     assert notebook.hypotheses[-1].status == "supported"
-    assert edit_test(model, f"layer.0.mlp.neuron.{NEURON}", ex, "stone", set(), notebook, evidence) == pytest.approx(0.0, abs=0.01)
+    assert edit_test(model, f"layer.0.mlp.neuron.{NEURON}", ex, "stone", set(), notebook, evidence) == \
+        pytest.approx(0.0, abs=0.01)
     assert notebook.hypotheses[-1].status == "refuted"
     assert edit_test(model, f"layer.0.mlp.neuron.{NEURON}", ex, "zebra", set(), notebook, evidence) is None
     assert len(evidence) == 3 and "control sentences" in evidence[0]
@@ -319,7 +326,8 @@ def _row(unit: str, sim: float, rnd: float, top: float, seconds: float = 3.0, **
     keys = ("simulation", "detection", "fuzzing", "causal_contrast")
     pad = lambda v: {k: (v if k == "simulation" else None) for k in keys}  # noqa: E731
     return {"unit": unit, "kind": "neuron", "label": unit, "scores": pad(sim),
-            "baselines": {"random": {"label": "r", "scores": pad(rnd)}, "top_token": {"label": "t", "scores": pad(top)}},
+            "baselines": {"random": {"label": "r", "scores": pad(rnd)},
+                          "top_token": {"label": "t", "scores": pad(top)}},
             "usage": {"input_tokens": 10, "output_tokens": 5, "cost_usd": 0.5, "llm_calls": 1},
             "seconds": seconds, **extra}
 
@@ -353,7 +361,7 @@ def _aia(*args: str):
     """`aia ARGS` in-process (a subprocess would import torch again, for seconds)."""
     from typer.testing import CliRunner
 
-    from agent.cli import app
+    from evals.cli import app
     return CliRunner().invoke(app, list(args))
 
 
@@ -365,7 +373,8 @@ def test_aia_label_command_and_check_errors(tmp_path: Path, monkeypatch: pytest.
     model.model.save_pretrained(path)
     model.tokenizer.save_pretrained(path)
     monkeypatch.setenv("AIA_CACHE_DIR", str(tmp_path / "cache"))
-    args = ["label", "--model", str(path), "--units", f"layer.0.mlp.neuron.{NEURON}", "--units", f"layer.0.mlp.neuron.{NEURON}:{NEURON + 1}",
+    args = ["label", "--model", str(path), "--units", f"layer.0.mlp.neuron.{NEURON}",
+            "--units", f"layer.0.mlp.neuron.{NEURON}:{NEURON + 1}",
             "--out", str(tmp_path / "run"), "--corpus", str(_corpus(tmp_path / "c.txt")), "--max-windows", "0",
             "--k", "8"]
     res = _aia(*args)
@@ -388,7 +397,7 @@ def test_head_units_go_to_the_head_labeler(tmp_path: Path, monkeypatch: pytest.M
 
     calls = []
 
-    def investigate_head(model, unit, log_dir):
+    def investigate_head(model, unit, log_dir, settings):
         calls.append((unit, log_dir))
         return UnitLabel(unit, "previous-token head", "Attends to the previous token.", ["pattern 0.9"])
 
@@ -413,7 +422,8 @@ def test_edit_test_swaps_whole_words_around_a_word_piece() -> None:
     from tools.activations import call_unit
     text = "the rivers ran past the stone house"
     a = call_unit(model, f"layer.0.mlp.neuron.{NEURON}", text)[0]
-    e = Exemplar(window=0, tokens=a.tokens, values=[float(v) for v in a.values], score=float(a.values.max()), kind="top")
+    e = Exemplar(window=0, tokens=a.tokens, values=[float(v) for v in a.values], score=float(a.values.max()),
+                 kind="top")
     notebook, evidence = Notebook(), []
     edit_test(model, f"layer.0.mlp.neuron.{NEURON}", [e], "riv", set(), notebook, evidence)
     assert evidence[0].startswith("swapping the words containing 'riv' (rivers) for 'table' in 1 exemplars")

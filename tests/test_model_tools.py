@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 
 from agent.backends.base import ToolCall
+from agent.engine import ToolInterrupted
 from agent.model_tools import (
     MODEL_TOOLS,
     ModelToolContext,
-    ToolInterrupted,
     model_tool_registry,
 )
 from tools.activations import call_unit
@@ -80,7 +80,8 @@ def test_synthesize_and_edit_report_peaks_consistently(llama):
     peak = {t: float(a.values[1:-1].max()) for t, a in
             zip(["I saw the river today.", "I saw the stone today."],
                 call_unit(llama, "layer.0.mlp.neuron.5", ["I saw the river today.", "I saw the stone today."]))}
-    assert effects[0]["delta"] == pytest.approx(peak["I saw the stone today."] - peak["I saw the river today."], abs=1e-6)
+    assert effects[0]["delta"] == pytest.approx(peak["I saw the stone today."] - peak["I saw the river today."],
+                                                abs=1e-6)
     bad = run(ctx, "edit", unit="layer.0.mlp.neuron.5", text="no such word", swaps={"river": ["x"]})
     assert bad.is_error and "'river' not in" in bad.text
 
@@ -159,7 +160,8 @@ def test_unit_errors_are_observations_naming_what_exists(llama):
 def test_submit_label_and_hypotheses(llama):
     ctx = ModelToolContext(llama, unit="layer.0.mlp.neuron.1")
     labels = model_tool_registry("label")
-    bad = labels.execute(ctx, ToolCall("c", "submit_label", {"label": "river", "description": "fires on river", "evidence": []}))
+    bad = labels.execute(ctx, ToolCall("c", "submit_label",
+                                       {"label": "river", "description": "fires on river", "evidence": []}))
     assert bad.is_error and "evidence is empty" in bad.text and ctx.submitted is None
     ok = labels.execute(ctx, ToolCall("c", "submit_label", {"label": " river ", "description": "Fires on 'river'.",
                                                             "evidence": ["call_unit: 'river' 2.1 vs controls 0.1"]}))

@@ -340,7 +340,10 @@ def test_find_conventions_reproduce_every_corruption_mean():
 @needs_find
 def test_find_spot_values(find_rebuild, tmp_path):
     by_id = {f.id: f for f in find_rebuild}
-    ref = lambda fid: compile_function(by_id[fid].ground_truth.code)
+
+    def ref(fid):
+        return compile_function(by_id[fid].ground_truth.code)
+
     # f00153 cos((-7.2, 2.8, 5.3, -3.5)), clean
     assert ref("f00153")(1.0) == pytest.approx(-7.2 * math.cos(2 * math.pi / 2.8 * (1.0 - 5.3)) - 3.5)
     # f00154 reciprocal((-7.8,)), clean; undefined at 0 (FIND prints None)

@@ -124,7 +124,8 @@ class _BPETokenizer:
     """The slice of a byte-level BPE tokenizer the word reader uses."""
 
     all_special_ids: ClassVar[list[int]] = [0]
-    pieces: ClassVar[dict[int, str]] = {0: "<s>", 1: "Ġbasket", 2: "ball", 3: ",", 4: "Ġthe", 5: "Ġping", 6: "-", 7: "pong", 8: "ĠNBA"}
+    pieces: ClassVar[dict[int, str]] = {0: "<s>", 1: "Ġbasket", 2: "ball", 3: ",", 4: "Ġthe", 5: "Ġping", 6: "-",
+                                        7: "pong", 8: "ĠNBA"}
 
     def convert_ids_to_tokens(self, i):
         return self.pieces[i]
@@ -197,7 +198,8 @@ def _corpus_file(path: Path) -> Path:
 
 
 def test_run_planted_check_labels_scores_and_resumes(base, tmp_path: Path) -> None:
-    functions = [_entity_function("f00000", (CONCEPT,), RACKET_TESTS), _entity_function("f00001", ("chess",), CHESS_TESTS)]
+    functions = [_entity_function("f00000", (CONCEPT,), RACKET_TESTS),
+                 _entity_function("f00001", ("chess",), CHESS_TESTS)]
     corpus = Corpus("sentences", SENTENCES * 20)
     suite = plan_planted(base, functions, seed=0, layer=1, corpus=corpus)
     assert isinstance(suite, PlantedSuite) and len({u.unit for u in suite.units}) == 2
@@ -218,13 +220,15 @@ def test_run_planted_check_labels_scores_and_resumes(base, tmp_path: Path) -> No
     judge = OfflineJudge()
     for row, unit in zip(rows, suite.units):
         assert row["concepts"] == list(unit.concepts) and row["ground_truth"] == unit.description
-        assert row["mc_accuracy"] == multiple_choice_accuracy(judge, "neurons_entities", row["description"], unit.unit_tests)
+        assert row["mc_accuracy"] == multiple_choice_accuracy(judge, "neurons_entities", row["description"],
+                                                              unit.unit_tests)
         assert row["ceiling"] == multiple_choice_accuracy(judge, "neurons_entities", unit.description, unit.unit_tests)
     racket = rows[0]
     assert any(w in racket["description"] for w in ("tennis", "badminton", "squash", "racket", "wimbledon"))
     assert set(racket["baselines"]) == {"random", "top_token"}
     top = racket["baselines"]["top_token"]
-    assert top["mc_accuracy"] == multiple_choice_accuracy(judge, "neurons_entities", top["label"], suite.units[0].unit_tests)
+    assert top["mc_accuracy"] == multiple_choice_accuracy(judge, "neurons_entities", top["label"],
+                                                          suite.units[0].unit_tests)
     assert summary["units"] == 2 and summary["chance"] == pytest.approx(CHANCE, abs=1e-4)
     assert summary["mc_accuracy"] == pytest.approx(np.mean([r["mc_accuracy"] for r in rows]), abs=1e-4)
     assert summary["one_concept"]["units"] == 2 and "two_concepts" not in summary

@@ -13,8 +13,7 @@ import pytest
 
 from evals.offline_judge_relations import choose_relation, read_description
 from find_functions.knowledge import TABLE_NAMES, load_table, normalize
-from find_functions.relations import (FIND_COMPOSITION, RELATIONS, RelationFunction, generate_relations,
-                                      get_exception)
+from find_functions.relations import FIND_COMPOSITION, RELATIONS, RelationFunction, generate_relations, get_exception
 from find_functions.spec import UNDEFINED
 
 REPO = Path(__file__).resolve().parent.parent

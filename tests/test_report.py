@@ -40,26 +40,30 @@ def _synthetic_transcript(log_dir: Path) -> None:
     (log_dir / "images" / "0001.png").write_bytes(png((200, 30, 30)))
     h1 = {"id": "H1", "statement": "f is linear", "status": "open", "history": [[1, "open", ""]]}
     h1_ok = h1 | {"status": "supported", "history": [[1, "open", ""], [2, "supported", "f(0)=1, f(1)=3, f(2)=5"]]}
-    h2 = {"id": "H2", "statement": "f is quadratic", "status": "refuted", "history": [[2, "refuted", "second differences are 0"]]}
+    h2 = {"id": "H2", "statement": "f is quadratic", "status": "refuted",
+          "history": [[2, "refuted", "second differences are 0"]]}
     events = [
-        {"type": "start", "t": 0.0, "task_id": "numeric/f00000", "kind": "numeric", "backend": "openai:test", "max_rounds": 5},
+        {"type": "start", "t": 0.0, "task_id": "numeric/f00000", "kind": "numeric", "backend": "openai:test",
+         "max_rounds": 5},
         {"type": "system", "t": 0.0, "text": "You are an interpretability agent.\n" * 40},
         {"type": "user", "t": 0.0, "text": "Find out what f does."},
         {"type": "assistant", "t": 0.5, "round": 1, "text": "Probe a few points.",
          "usage": {"input_tokens": 120, "output_tokens": 30},
-         "tool_calls": [{"id": "c1", "name": "call_function", "arguments": {"inputs": [0, 1, 2]}}]},
-        {"type": "tool_result", "t": 0.6, "round": 1, "name": "call_function", "text": LONG_OBSERVATION, "is_error": False,
-         "images": []},
+         "tool_calls": [{"id": "c1", "name": "call_function", "arguments": {"inputs": [0, 1, 2]}}],
+         "retries": [{"attempt": 1, "error": "RateLimitError", "wait": 2.0}]},
+        {"type": "tool_result", "t": 0.6, "round": 1, "call_id": "c1", "name": "call_function",
+         "text": LONG_OBSERVATION, "is_error": False, "images": []},
         {"type": "hypotheses", "t": 0.7, "round": 1, "ledger": {"H1": h1}},
-        {"type": "retry", "t": 0.8, "attempt": 1, "error": "RateLimitError", "wait": 2.0},
-        {"type": "compaction", "t": 0.9, "dropped": 3},
+        {"type": "compaction", "t": 0.9, "dropped": 3},  # a type the schema does not know (format version 0)
         {"type": "assistant", "t": 1.0, "round": 2, "text": "Plot it.",
          "tool_calls": [{"id": "c2", "name": "plot", "arguments": {"low": -5, "high": 5}}]},
-        {"type": "tool_result", "t": 1.2, "round": 2, "name": "plot", "text": "a straight line", "is_error": False,
+        {"type": "tool_result", "t": 1.2, "round": 2, "call_id": "c2", "name": "plot", "text": "a straight line",
+         "is_error": False,
          "images": ["images/0001.png", "../../../etc/passwd", "images/missing.png"]},
-        {"type": "tool_result", "t": 1.3, "round": 2, "name": "run_python", "text": "NameError: y", "is_error": True},
+        {"type": "tool_result", "t": 1.3, "round": 2, "call_id": "c3", "name": "run_python", "text": "NameError: y",
+         "is_error": True},
         {"type": "hypotheses", "t": 1.4, "round": 2, "ledger": {"H1": h1_ok, "H2": h2}},
-        {"type": "end", "t": 1.5, "stop_reason": "submitted", "rounds": 2, "black_box_calls": 3,
+        {"type": "end", "t": 1.5, "stop_reason": "submitted", "rounds": 2, "accepted": True, "black_box_calls": 3,
          "answer": {"description": "2x+1"}, "usage": {}},
     ]
     with open(log_dir / "transcript.jsonl", "w") as fh:
@@ -95,7 +99,8 @@ def test_files_and_index(run_dir: Path) -> None:
     report = run_dir / "report"
     assert (report / MARKER).is_file()
     keys = [r["key"] for r in read_results(run_dir / "results.jsonl")]
-    assert sorted(str(p.relative_to(report).with_suffix("")) for p in report.rglob("*.html")) == sorted(keys + ["index"])
+    assert sorted(str(p.relative_to(report).with_suffix("")) for p in report.rglob("*.html")) == \
+        sorted(keys + ["index"])
     dom = DOM((report / "index.html").read_text())
     assert dom.find("table", class_="summary"), "the summary table is missing"
     links = [a["href"] for a in dom.find("a") if a.get("href")]
@@ -119,7 +124,8 @@ def test_investigation_page_shows_ledger_transcript_and_image(run_dir: Path) -> 
     assert srcs == ["f00000/images/0001.png"]
     assert (run_dir / "report" / "numeric" / srcs[0]).read_bytes()[:4] == b"\x89PNG"
     # long observations are clipped and collapsed; the system prompt is collapsed
-    assert LONG_OBSERVATION[:CLIP_CHARS + 1] not in page and f"{len(LONG_OBSERVATION) - CLIP_CHARS} more characters" in page
+    assert LONG_OBSERVATION[:CLIP_CHARS + 1] not in page and \
+        f"{len(LONG_OBSERVATION) - CLIP_CHARS} more characters" in page
     assert len(dom.find("details")) >= 2
     assert "call_function" in dom.text and "NameError: y" in dom.text
     assert dom.find("div", class_="step error") and dom.find("div", class_="step hypotheses")
@@ -243,7 +249,7 @@ SORT_AND_FILTER = """
   q.value = ""; cat.value = "strings"; cat.dispatchEvent(new Event("input")); res.category = rows();
   cat.value = ""; err.checked = true; err.dispatchEvent(new Event("input")); res.errors = rows();
   return res;
-"""
+"""  # noqa: E501  (a JavaScript snippet, kept verbatim)
 
 
 @needs_chromium

@@ -33,9 +33,10 @@ def write_session(session: Path) -> Path:
         {"type": "user", "t": 1.0, "text": "Look at layer.1.attn.head.2."},
         {"type": "assistant", "t": 2.0, "round": 1, "text": "Let me see its attention pattern.",
          "usage": {"input_tokens": 900, "output_tokens": 40, "cost_usd": 0.0005},
-         "tool_calls": [{"id": "c1", "name": "attention", "arguments": {"unit": "layer.1.attn.head.2", "text": "a b c"}}]},
-        {"type": "tool_result", "t": 3.0, "round": 1, "name": "attention", "text": "mostly one token back",
-         "images": ["images/0001.png"]},
+         "tool_calls": [{"id": "c1", "name": "attention",
+                         "arguments": {"unit": "layer.1.attn.head.2", "text": "a b c"}}]},
+        {"type": "tool_result", "t": 3.0, "round": 1, "call_id": "c1", "name": "attention",
+         "text": "mostly one token back", "images": ["images/0001.png"]},
         {"type": "hypotheses", "t": 3.5, "round": 1, "ledger": {"H1": h1}},
         {"type": "assistant", "t": 4.0, "round": 1, "text": "It attends to the previous token.",
          "usage": {"input_tokens": 1000, "output_tokens": 20, "cost_usd": 0.0006}},
@@ -45,7 +46,8 @@ def write_session(session: Path) -> Path:
         {"type": "assistant", "t": 7.0, "round": 2, "text": "",
          "tool_calls": [{"id": "c2", "name": "steer", "arguments": {"unit": "layer.1.attn.head.2", "scale": 4}}]},
         {"type": "interrupted", "t": 8.0, "tool": "steer"},
-        {"type": "tool_result", "t": 8.0, "round": 2, "name": "steer", "text": "interrupted", "is_error": True},
+        {"type": "tool_result", "t": 8.0, "round": 2, "call_id": "c2", "name": "steer", "text": "interrupted",
+         "is_error": True},
         {"type": "command", "t": 8.5, "text": "/ablate layer.9.attn.head.0", "output": "no layer 9 (6 layers)",
          "is_error": True, "seconds": 0.01},
         {"type": "interrupted", "t": 8.7, "tool": "steer", "command": "/steer layer.1.attn.head.2 8"},
@@ -78,7 +80,8 @@ def test_conversation_in_order(session: Path) -> None:
     text = dom.text
     order = ["Look at layer.1.attn.head.2.", "attention", "mostly one token back", "It attends to the previous token.",
              "/ablate layer.1.attn.head.2", "loss +0.31 on the probe text", HOSTILE, "steer",
-             "interrupted by the user during tool steer", "/ablate layer.9.attn.head.0 · failed", "no layer 9 (6 layers)",
+             "interrupted by the user during tool steer", "/ablate layer.9.attn.head.0 · failed",
+             "no layer 9 (6 layers)",
              "during tool steer (command /steer layer.1.attn.head.2 8)", "APIConnectionError: connection refused"]
     positions = [text.find(s) for s in order]
     assert -1 not in positions and positions == sorted(positions), positions

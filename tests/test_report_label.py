@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from agent.cli import app
+from evals.cli import app
 from evals.report import build_report, detect_kind
 from evals.report_common import MARKER, ReportError
 
@@ -58,12 +58,12 @@ def _transcript(log_dir: Path) -> None:
         {"type": "start", "t": 0.0, "task_id": "layer.3.mlp.neuron.0", "kind": "label", "backend": "builtin"},
         {"type": "assistant", "t": 0.1, "round": 1, "text": "Read the exemplars.",
          "tool_calls": [{"id": "c1", "name": "exemplars", "arguments": {"k": 10}}]},
-        {"type": "tool_result", "t": 0.2, "round": 1, "name": "exemplars", "text": "cat (2.0), cats (1.5)",
-         "images": ["images/0001.png"]},
+        {"type": "tool_result", "t": 0.2, "round": 1, "call_id": "c1", "name": "exemplars",
+         "text": "cat (2.0), cats (1.5)", "images": ["images/0001.png"]},
         {"type": "hypotheses", "t": 0.3, "round": 1, "ledger": {"H1": h1}},
         {"type": "hypotheses", "t": 0.4, "round": 2, "ledger": {"H1": h1 | {
             "status": "supported", "history": [[1, "open", ""], [2, "supported", "'cat' in 5 frames: 1.9 vs 0.1"]]}}},
-        {"type": "end", "t": 0.5, "stop_reason": "submitted", "rounds": 2, "black_box_calls": 7,
+        {"type": "end", "t": 0.5, "stop_reason": "submitted", "rounds": 2, "accepted": True, "black_box_calls": 7,
          "answer": {"label": "cats"}},
     ]
     (log_dir / "transcript.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
@@ -128,7 +128,8 @@ def test_summary_means_margins_and_share_beating_top_token(label_run: Path) -> N
     # simulation: the two neurons that have it with both baselines (the head has none, the failed unit is left out)
     assert ["simulation", "2", "0.400", "0.050", "0.350", "+0.350", "+0.050", "50%"] in rows
     assert ["detection", "3", "0.767", "0.500", "0.633", "+0.267", "+0.133", "67%"] in rows
-    groups = [" ".join(re.sub(r"<[^>]+>", " ", g).split()) for g in re.findall(r'<tr class="group">(.*?)</tr>', page, re.S)]
+    groups = [" ".join(re.sub(r"<[^>]+>", " ", g).split())
+              for g in re.findall(r'<tr class="group">(.*?)</tr>', page, re.S)]
     assert groups == ["all units (4 units)", "head (1 units)", "neuron (3 units)"]
     assert len(rows) == 4 + 2 + 4  # all units: every score; heads: detection, causal contrast; neurons: all four
 
@@ -195,7 +196,8 @@ def test_cli_picks_the_kind_and_names_what_is_missing(label_run: Path, tmp_path:
     (tmp_path / "empty").mkdir()
     failed = runner.invoke(app, ["report", str(tmp_path / "empty")])
     assert failed.exit_code == 2
-    assert "neither a bench run" in failed.output and "labels.jsonl" in failed.output and "session.json" in failed.output
+    assert "neither a bench run" in failed.output and "labels.jsonl" in failed.output and \
+        "session.json" in failed.output
 
 
 #: Sorts the units by their simulation score both ways, filters by kind, and reads the page's shading.

@@ -14,9 +14,11 @@ import pytest
 
 from evals.run_dir import read_results
 from evals.runner import BenchConfig, RunError, run_bench
+from tests.conftest import SANDBOX
 
 
 def _run(suite: Path, out: Path, backend: str, **kw) -> dict:
+    kw.setdefault("unconfined", not SANDBOX)  # without bubblewrap these runner tests run model code unconfined
     return run_bench(BenchConfig(suite=str(suite), backend=backend, out=out, **kw))
 
 
@@ -70,8 +72,8 @@ def test_parallel_workers_match_serial(tiny_suite: Path, tmp_path: Path) -> None
 
 def test_kill_9_mid_run_then_resume(tiny_suite: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "agent.cli", "bench", "--suite", str(tiny_suite), "--out", str(out),
-           "--backend", "py:tests.backends_for_tests:SlowLinearBackend"]
+    cmd = [sys.executable, "-m", "evals.cli", "bench", "--suite", str(tiny_suite), "--out", str(out),
+           "--backend", "py:tests.backends_for_tests:SlowLinearBackend", *UNCONFINED]
     env = os.environ | {"AIA_TEST_SLEEP": "1.5"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             cwd=Path(__file__).resolve().parent.parent, start_new_session=True)
@@ -124,7 +126,8 @@ def test_an_llm_backend_benchmarks_suite_functions_over_the_real_sdk(
         text = json.dumps(request)
         strings = "Task strings/" in text
         if '"role": "tool"' not in text and '"tool_result"' not in text:  # nothing observed yet: probe
-            return Reply(tool_calls=[ToolCall("call_function", {"inputs": ["abc", "hello"] if strings else [0.0, 1.0]})])
+            probe = ["abc", "hello"] if strings else [0.0, 1.0]
+            return Reply(tool_calls=[ToolCall("call_function", {"inputs": probe})])
         if strings:
             return Reply(tool_calls=[ToolCall("submit", {"description": "reverse the string",
                                                          "code": "def function(x):\n    return x[::-1]"})])
@@ -147,10 +150,13 @@ def test_an_llm_backend_benchmarks_suite_functions_over_the_real_sdk(
 # ----------------------------------------------------------------------------- nothing one function does stops a run
 
 REPO = Path(__file__).resolve().parent.parent
+UNCONFINED = [] if SANDBOX else ["--unconfined"]  # model code without bubblewrap: the explicit opt-out
 
 
 def _cli(*args: str, env: dict | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agent.cli", *args], capture_output=True, text=True, cwd=REPO,
+    if not SANDBOX and args[0] == "bench" and any(a.startswith(("py:", "openai", "anthropic", "find:")) for a in args):
+        args = (*args, *UNCONFINED)
+    return subprocess.run([sys.executable, "-m", "evals.cli", *args], capture_output=True, text=True, cwd=REPO,
                           env=env, timeout=timeout)
 
 
@@ -215,8 +221,8 @@ def test_a_function_that_kills_its_worker_gets_a_final_error_row(tiny_suite: Pat
 
 def test_a_second_bench_on_the_same_directory_refuses_naming_the_first(tiny_suite: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
-    cmd = [sys.executable, "-m", "agent.cli", "bench", "--suite", str(tiny_suite), "--out", str(out),
-           "--workers", "1", "--backend", "py:tests.backends_for_tests:SlowLinearBackend"]
+    cmd = [sys.executable, "-m", "evals.cli", "bench", "--suite", str(tiny_suite), "--out", str(out),
+           "--workers", "1", "--backend", "py:tests.backends_for_tests:SlowLinearBackend", *UNCONFINED]
     first = subprocess.Popen(cmd, env=os.environ | {"AIA_TEST_SLEEP": "1"}, cwd=REPO, stdout=subprocess.DEVNULL,
                              stderr=subprocess.PIPE, text=True)
     try:
@@ -263,7 +269,7 @@ def test_a_read_only_run_directory_is_refused_before_any_work(tmp_path: Path) ->
     out.mkdir()
     cache = tmp_path / "cache"  # empty: building the default suite would take a minute and fill it
     prefix = _read_only_prefix(out)
-    res = subprocess.run([*prefix, sys.executable, "-m", "agent.cli", "bench", "--out", str(out)],
+    res = subprocess.run([*prefix, sys.executable, "-m", "evals.cli", "bench", "--out", str(out)],
                          capture_output=True, text=True, cwd=REPO, env=os.environ | {"AIA_CACHE_DIR": str(cache)},
                          timeout=60)
     assert res.returncode == 2
@@ -325,20 +331,19 @@ def test_without_a_terminal_each_category_prints_a_line_when_it_completes(tiny_s
 
 def test_untrusted_code_without_an_os_sandbox_needs_the_explicit_opt_out(tiny_suite: Path, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    from evals.runner import isolation_record
+    from evals.confinement import confinement
     from evals.suites import open_suite
     from tools import isolation
 
     suite = open_suite(str(tiny_suite))
     missing = isolation.Probe(None, None, "bubblewrap (bwrap) is not installed: install it", ())
     monkeypatch.setattr(isolation, "probe", lambda: missing)
-    llm = BenchConfig(suite=str(tiny_suite), backend="openai:gpt-4o", out=tmp_path)
     with pytest.raises(RunError, match=r"code written by openai:gpt-4o must run in an OS sandbox.*--unconfined"):
-        isolation_record(llm, suite)
-    llm.unconfined = True
-    assert isolation_record(llm, suite).startswith("none: --unconfined") and not llm.confine()
-    builtin = BenchConfig(suite=str(tiny_suite), backend="builtin", out=tmp_path)
-    assert isolation_record(builtin, suite).startswith("none needed: the builtin backend runs no model-written code")
+        confinement("openai:gpt-4o", suite, unconfined=False)
+    assert confinement("openai:gpt-4o", suite, unconfined=True).startswith("none: --unconfined")
+    assert not BenchConfig(suite=str(tiny_suite), backend="openai:gpt-4o", out=tmp_path, unconfined=True).confine()
+    assert confinement("builtin", suite, unconfined=False).startswith(
+        "none needed: the builtin backend runs no model-written code")
 
 
 def test_the_run_records_and_prints_its_isolation(tiny_suite: Path, tmp_path: Path) -> None:

@@ -24,8 +24,8 @@ def test_held_out_strings_are_seeded_varied_and_carriable() -> None:
     assert all(argv_problem(i, s) is None for i, s in enumerate(strings))  # every serving mode carries them
     pooled = [s for seed in range(5) for s in held_out_strings(seed, "strings/f00000")]
     for what, pattern in [("several words", r"\w \w+ \w"), ("upper case", r"[A-Z]"), ("lower case", r"[a-z]"),
-                          ("digits", r"\d"), ("a repeated letter", r"(\w)\1"), ("punctuation", r"[.,;:!?'\"()@#&*/%+=-]"),
-                          ("padding", r"^ | $")]:
+                          ("digits", r"\d"), ("a repeated letter", r"(\w)\1"),
+                          ("punctuation", r"[.,;:!?'\"()@#&*/%+=-]"), ("padding", r"^ | $")]:
         assert any(re.search(pattern, s) for s in pooled), what
 
 

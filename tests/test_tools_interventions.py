@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from tools.interventions import (ablate, attribution_sweep, logit_diff, patch,
-                                 patching_sweep)
+from tools.interventions import ablate, attribution_sweep, logit_diff, patch, patching_sweep
 from tools.models import tiny_model
 
 torch.set_num_threads(1)

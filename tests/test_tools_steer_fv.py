@@ -43,9 +43,42 @@ def test_steer_matches_hook_and_zero_scale_is_identity(model):
         steer(model, "layer.0.attn.head.1", torch.randn(5), 1.0, "x")
 
 
+def _hooked_greedy(model, text, layer, vec, n):
+    """Reference: greedy continuation with ``vec`` added to block ``layer``'s output at every
+    position of every forward (None: the model alone)."""
+    def hook(mod, args, out):
+        return out + vec
+
+    handle = model.block(layer).register_forward_hook(hook) if vec is not None else None
+    ids = model.tokenize([text])["input_ids"]
+    out = []
+    try:
+        for _ in range(n):
+            with torch.no_grad():
+                nxt = int(model.model(input_ids=ids, attention_mask=torch.ones_like(ids)).logits[0, -1].argmax())
+            if nxt == model.tokenizer.eos_token_id:
+                break
+            out.append(nxt)
+            ids = torch.cat([ids, torch.tensor([[nxt]])], dim=1)
+    finally:
+        if handle is not None:
+            handle.remove()
+    return model.tokenizer.decode(out)
+
+
 def test_steer_generates(model):
-    r = steer(model, "layer.2.resid", torch.randn(32), 20.0, "the cat", max_new_tokens=3)
+    """Steering toward a token's unembedding makes greedy generation say it; both continuations
+    match plain hooked generation; a zero-strength steer changes neither the logits nor the text."""
+    dog = model.tokenizer.convert_tokens_to_ids("dog")
+    toward = model.model.get_output_embeddings().weight[dog].detach()
+    r = steer(model, "layer.2.resid", toward, 20.0, "the cat", max_new_tokens=3)
     assert len(r.continuation_before) == len(r.continuation_after) == 1
+    assert r.continuation_before == [_hooked_greedy(model, "the cat", 2, None, 3)]
+    assert r.continuation_after == [_hooked_greedy(model, "the cat", 2, 20.0 * toward, 3)] == ["dog dog dog"]
+    assert r.continuation_after != r.continuation_before and r.kl[0] > 1e-3 and r.top_after != r.top_before
+    same = steer(model, "layer.2.resid", toward, 0.0, "the cat", max_new_tokens=3)
+    assert same.continuation_after == same.continuation_before == r.continuation_before
+    assert same.top_after == same.top_before and max(same.kl) < 1e-10
 
 
 def test_function_vector_aie_and_vector(model):
@@ -53,7 +86,7 @@ def test_function_vector_aie_and_vector(model):
     assert fv.aie.shape == (3, 4) and len(fv.heads) == 2
     assert fv.aie[fv.heads[0]] == fv.aie.max()
     # The vector is the sum of the top heads' mean writes.
-    expected = sum(fv.mean_heads[l, h] @ model.head_out_weight(l).detach()[h] for l, h in fv.heads)
+    expected = sum(fv.mean_heads[layer, h] @ model.head_out_weight(layer).detach()[h] for layer, h in fv.heads)
     torch.testing.assert_close(fv.vector, expected.float())
     # One CIE recomputed with a hook that sets one head's out-projection input slice.
     prompt = icl_prompt(PAIRS[:3], PAIRS[3][0])

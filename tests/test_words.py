@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 
 from tools.words import (
-    join_pieces,
     continues,
     is_bpe,
+    join_pieces,
     piece_text,
     piece_words,
     unbyte,

@@ -12,6 +12,10 @@ nnsight load on first use).
 """
 from importlib import import_module
 
+#: Corpus windows an exemplar cache scans unless a command says otherwise: every command that reads
+#: exemplars (label, check, chat, the model tools) takes this one default, so they share one cache.
+DEFAULT_MAX_WINDOWS = 4000
+
 _EXPORTS = {
     "load_model": "tools.models", "wrap_model": "tools.models", "tiny_model": "tools.models",
     "SubjectModel": "tools.models",
@@ -29,7 +33,7 @@ _EXPORTS = {
     "function_vector": "tools.function_vectors", "zero_shot_accuracy": "tools.function_vectors",
     "token_activations": "tools.plots", "heatmap": "tools.plots", "sweep_heatmap": "tools.plots",
 }
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "DEFAULT_MAX_WINDOWS"])
 
 
 def __getattr__(name: str):

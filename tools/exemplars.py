@@ -88,6 +88,15 @@ class CacheSpec:
     def layer_path(self, layer: int) -> Path:
         return self.directory / f"layer{layer}.safetensors"
 
+    def layer_complete(self, layer: int) -> bool:
+        """Whether `layer`'s cache is on disk and finished; a partial one is resumed by `build_cache`.
+
+        Callers that build a missing cache their own way (with progress reports, interruptibly)
+        ask this first instead of reading the cache's internal state.
+        """
+        path = self.layer_path(layer)
+        return path.exists() and _LayerState.load(self.model, layer, path).complete
+
 
 class _LayerState:
     """Running top-k and random-sample scores for every unit of one layer."""
@@ -210,11 +219,10 @@ def dataset_exemplars(model: SubjectModel, unit: "str | Unit", k: int = 10,
                          f"e.g. {Unit(unit.layer, unit.site, (0,))}")
     corpus = load_corpus(corpus) if isinstance(corpus, str) else corpus
     spec = CacheSpec(model, corpus, window, max_windows, root)
-    path = spec.layer_path(unit.layer)
-    if not path.exists() or not _LayerState.load(model, unit.layer, path).complete:
+    if not spec.layer_complete(unit.layer):
         build_cache(model, corpus, [unit.layer], k=max(k, 20), window=window,
                     max_windows=max_windows, root=root)
-    st = _LayerState.load(model, unit.layer, path)
+    st = _LayerState.load(model, unit.layer, spec.layer_path(unit.layer))
     if k > st.k:
         raise ValueError(f"cache holds the top {st.k} windows per unit; ask for k <= {st.k} "
                          f"or rebuild with build_cache(..., k={k})")

@@ -40,7 +40,7 @@ class FunctionVector:
     mean_heads: torch.Tensor          # [layers, heads, d_head], mean last-token activations
 
     def head_units(self) -> list[str]:
-        return [f"layer.{l}.attn.head.{h}" for l, h in self.heads]
+        return [f"layer.{layer}.attn.head.{h}" for layer, h in self.heads]
 
 
 def _last_token_heads(model: SubjectModel, prompt: str) -> torch.Tensor:
@@ -48,7 +48,7 @@ def _last_token_heads(model: SubjectModel, prompt: str) -> torch.Tensor:
     ids = model.tokenize([prompt])["input_ids"]
     st: dict = {}
     with torch.no_grad(), trace(model, input_ids=ids) as tracer:
-        st["z"] = [site_envoy(model, Unit(l, "attn"))[0, -1].save() for l in range(model.n_layers)]
+        st["z"] = [site_envoy(model, Unit(layer, "attn"))[0, -1].save() for layer in range(model.n_layers)]
         tracer.stop()
     return torch.stack(st["z"]).reshape(model.n_layers, model.n_heads, model.d_head)
 

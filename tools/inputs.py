@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable
 
+from prompts import render
+
 if TYPE_CHECKING:
     from tools.models import SubjectModel
 
@@ -59,8 +61,7 @@ def synthesize_inputs(template: str | None = None, slots: dict[str, list[str]] |
     if llm is None:
         raise ValueError("LLM-written inputs need an llm hook (a callable prompt -> text); "
                          "none is configured")
-    prompt = (f"Write {n} different short English texts, one per line, no numbering, "
-              f"each matching this description: {description}")
+    prompt = render("inputs_write", n=n, description=description)
     lines = [re.sub(r"^\s*(\d+[.)]|[-*])\s*", "", ln).strip() for ln in llm(prompt).splitlines()]
     return [ln for ln in lines if ln][:n]
 
@@ -98,8 +99,7 @@ def edit_inputs(text: str, swaps: dict[str, list[str]] | None = None,
     if instruction is not None:
         if llm is None:
             raise ValueError("an instruction edit needs an llm hook; none is configured")
-        out = llm(f"Rewrite the text below, changing only this: {instruction}\n"
-                  f"Answer with the rewritten text only.\n\nText: {text}").strip()
+        out = llm(render("inputs_rewrite", instruction=instruction, text=text)).strip()
         edits.append(Edit(text, out, f"llm: {instruction}"))
     if not edits:
         raise ValueError("no edit requested: give swaps, remove_sentences, remove_words or instruction")

@@ -267,8 +267,9 @@ def patch(model: SubjectModel, clean, corrupt, site: "str | Unit", positions: li
 
 
 def _stack_layers(model: SubjectModel, ids: torch.Tensor, site: str) -> list[torch.Tensor]:
-    acts = read_sites(model, {"input_ids": ids}, [Unit(l, site) for l in range(model.n_layers)])
-    return [acts[Unit(l, site)] for l in range(model.n_layers)]
+    units = [Unit(layer, site) for layer in range(model.n_layers)]
+    acts = read_sites(model, {"input_ids": ids}, units)
+    return [acts[unit] for unit in units]
 
 
 @dataclass
@@ -419,7 +420,7 @@ def attribution_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
     c, x, metric, site, src = _sweep_inputs(model, clean, corrupt, kind, metric, "attribution_sweep")
     st: dict = {}
     with torch.enable_grad(), trace(model, input_ids=x):
-        st["acts"] = [site_envoy(model, Unit(l, site)).save() for l in range(model.n_layers)]
+        st["acts"] = [site_envoy(model, Unit(layer, site)).save() for layer in range(model.n_layers)]
         st["logits"] = model.nn.output.logits.save()
     value = metric(st["logits"][:, -1].float())
     grads = torch.autograd.grad(value.sum(), st["acts"])

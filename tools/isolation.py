@@ -188,7 +188,7 @@ def interpreter_binds() -> list[str]:
 def project_package_dirs() -> list[str]:
     """Where this project's packages live, to be masked if an interpreter bind would show them:
     where Python imports them from, and any copy of them in a bound site-packages directory."""
-    out = set()
+    out: set[str] = set()
     for name in PROJECT_PACKAGES:
         try:
             spec = importlib.util.find_spec(name)

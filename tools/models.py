@@ -368,8 +368,15 @@ def tiny_model(family: str = "llama", n_layers: int = 2, d_model: int = 32, n_he
     For fast tests and for trying tools without weights: every family the adapter knows
     (``llama``, ``gpt2``, ``bert``) in seconds.
     """
-    from transformers import (AutoTokenizer, BertConfig, BertModel, GPT2Config,
-                              GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM)
+    from transformers import (
+        AutoTokenizer,
+        BertConfig,
+        BertModel,
+        GPT2Config,
+        GPT2LMHeadModel,
+        LlamaConfig,
+        LlamaForCausalLM,
+    )
     tok = AutoTokenizer.from_pretrained(_minilm_path())
     torch.manual_seed(seed)
     vocab = tok.vocab_size

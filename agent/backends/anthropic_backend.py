@@ -14,14 +14,15 @@ from agent.backends.base import AssistantTurn, Entry, ToolCall, ToolResult, User
 from agent.backends.openai_backend import require_key
 from agent.backends.pricing import PriceTable
 from agent.backends.retry import call_with_retries
-from agent.tools_registry import ToolRegistry
 from agent.task import Usage
+from agent.tools_registry import ToolRegistry
 
 _CACHE = {"type": "ephemeral"}
 
 
 def _image_block(png: bytes) -> dict:
-    return {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(png).decode()}}
+    return {"type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": base64.b64encode(png).decode()}}
 
 
 class AnthropicPolicy:
@@ -76,7 +77,8 @@ class AnthropicPolicy:
         started = time.monotonic()
         response = call_with_retries(
             lambda: self.client.messages.create(**request),
-            on_retry=lambda attempt, exc, wait: retries.append({"attempt": attempt, "error": f"{type(exc).__name__}: {exc}"[:300], "wait": wait}),
+            on_retry=lambda attempt, exc, wait: retries.append(
+                {"attempt": attempt, "error": f"{type(exc).__name__}: {exc}"[:300], "wait": wait}),
             **self.retry,
         )
         seconds = time.monotonic() - started
@@ -88,9 +90,11 @@ class AnthropicPolicy:
                 if isinstance(block.input, dict):
                     calls.append(ToolCall(block.id, block.name, block.input))
                 else:
-                    calls.append(ToolCall(block.id, block.name, {}, f"arguments must be a JSON object, got {str(block.input)[:200]}"))
+                    calls.append(ToolCall(block.id, block.name, {},
+                                          f"arguments must be a JSON object, got {str(block.input)[:200]}"))
         usage, cached = self._usage(response)
-        return AssistantTurn(text="\n".join(texts), tool_calls=calls, usage=usage, cached_tokens=cached, seconds=seconds, retries=retries)
+        return AssistantTurn(text="\n".join(texts), tool_calls=calls, usage=usage, cached_tokens=cached,
+                             seconds=seconds, retries=retries)
 
     def _usage(self, response) -> tuple[Usage, int]:
         u = response.usage
@@ -115,7 +119,8 @@ class AnthropicPolicy:
                 add("user", [{"type": "text", "text": e.text}] + [_image_block(p) for p in e.images])
             elif isinstance(e, ToolResult):
                 content = [{"type": "text", "text": e.text or "(no output)"}] + [_image_block(p) for p in e.images]
-                add("user", [{"type": "tool_result", "tool_use_id": e.call_id, "content": content, "is_error": e.is_error}])
+                add("user", [{"type": "tool_result", "tool_use_id": e.call_id, "content": content,
+                              "is_error": e.is_error}])
             elif isinstance(e, AssistantTurn):
                 blocks = [{"type": "text", "text": e.text}] if e.text.strip() else []
                 blocks += [{"type": "tool_use", "id": c.id, "name": c.name, "input": c.arguments} for c in e.tool_calls]

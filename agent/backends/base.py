@@ -1,70 +1,25 @@
-"""The provider-neutral conversation and the `Policy` protocol every backend implements.
+"""What a backend implements (`Policy`) and everything it needs to do so, in one import.
 
-The loop keeps one conversation in these types and each backend translates it to its own wire
-format on every call. Keeping the history neutral is what lets one loop serve native tool calling
-(OpenAI, Anthropic), the text protocol (local models, servers without tools), the builtin
-scientist and replays alike.
+The loop keeps one conversation in the types of agent.messages (re-exported here) and each
+backend translates it to its own wire format on every call. Keeping the history neutral is what
+lets one loop serve native tool calling (OpenAI, Anthropic), the text protocol (local models,
+servers without tools), the builtin scientist and replays alike.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol, Union
+from typing import TYPE_CHECKING, Protocol
 
-from agent.task import Usage
+from agent.messages import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 
 if TYPE_CHECKING:
     from agent.tools_registry import ToolRegistry
 
+__all__ = ["AssistantTurn", "Entry", "MissingCredentials", "Policy", "ToolCall", "ToolResult", "UserMessage"]
+
 
 class MissingCredentials(RuntimeError):
     """An API key is needed and not set; the one-line message names the variable to set."""
-
-
-@dataclass
-class ToolCall:
-    """One action. `error` is set (and `arguments` empty) when the model's arguments were unparseable."""
-
-    id: str
-    name: str
-    arguments: dict[str, Any] = field(default_factory=dict)
-    error: str | None = None
-
-
-@dataclass
-class UserMessage:
-    text: str
-    images: list[bytes] = field(default_factory=list)
-
-
-@dataclass
-class AssistantTurn:
-    """What a policy returns for one round: free text, actions, and what the call cost."""
-
-    text: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    usage: Usage = field(default_factory=Usage)
-    #: Provider-reported prompt-cache hits (input tokens billed at the cached rate); logged only.
-    cached_tokens: int = 0
-    seconds: float = 0.0
-    #: Transient failures retried before this turn succeeded: {"attempt", "error", "wait"}.
-    retries: list[dict] = field(default_factory=list)
-
-
-@dataclass
-class ToolResult:
-    """The observation answering one `ToolCall` (same `call_id`)."""
-
-    call_id: str
-    name: str
-    text: str
-    images: list[bytes] = field(default_factory=list)
-    is_error: bool = False
-    #: The tool's machine-readable result (see ToolOutput.data); never sent to LLM providers.
-    data: Any = None
-
-
-Entry = Union[UserMessage, AssistantTurn, ToolResult]
 
 
 class Policy(Protocol):

@@ -13,8 +13,8 @@ from functools import lru_cache
 
 from agent.backends.base import AssistantTurn, Entry
 from agent.backends.text_protocol import chat_messages, parse_reply
-from agent.tools_registry import ToolRegistry
 from agent.task import Usage
+from agent.tools_registry import ToolRegistry
 
 
 @lru_cache(maxsize=2)
@@ -65,7 +65,8 @@ class LocalPolicy:
             ids = self._encode(tokenizer, messages)
         started = time.monotonic()
         torch.manual_seed(self.seed)
-        sampling = {"do_sample": True, "temperature": self.temperature} if self.temperature > 0 else {"do_sample": False}
+        sampling = ({"do_sample": True, "temperature": self.temperature} if self.temperature > 0
+                    else {"do_sample": False})
         previous_threads = torch.get_num_threads()
         if self.threads:
             torch.set_num_threads(self.threads)
@@ -83,5 +84,6 @@ class LocalPolicy:
 
     @staticmethod
     def _encode(tokenizer, messages: list[dict]):
-        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+        encoded = tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt",
+                                                return_dict=True)
         return encoded["input_ids"]

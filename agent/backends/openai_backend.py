@@ -16,8 +16,8 @@ from agent.backends.base import AssistantTurn, Entry, MissingCredentials, ToolCa
 from agent.backends.pricing import PriceTable
 from agent.backends.retry import call_with_retries
 from agent.backends.text_protocol import chat_messages, parse_reply
-from agent.tools_registry import ToolRegistry
 from agent.task import Usage
+from agent.tools_registry import ToolRegistry
 
 
 def require_key(explicit: str | None, variable: str) -> str:
@@ -62,7 +62,8 @@ class OpenAIPolicy:
         if client is None:
             import openai
 
-            key = (api_key or os.environ.get("OPENAI_API_KEY") or "not-needed") if compatible else require_key(api_key, "OPENAI_API_KEY")
+            key = ((api_key or os.environ.get("OPENAI_API_KEY") or "not-needed") if compatible
+                   else require_key(api_key, "OPENAI_API_KEY"))
             # max_retries=0: tenacity (agent.backends.retry) is the one retry policy.
             client = openai.OpenAI(api_key=key, base_url=base_url or os.environ.get("OPENAI_BASE_URL") or None,
                                    timeout=timeout, max_retries=0)
@@ -85,7 +86,8 @@ class OpenAIPolicy:
         started = time.monotonic()
         response = call_with_retries(
             lambda: self.client.chat.completions.create(**request),
-            on_retry=lambda attempt, exc, wait: retries.append({"attempt": attempt, "error": f"{type(exc).__name__}: {exc}"[:300], "wait": wait}),
+            on_retry=lambda attempt, exc, wait: retries.append(
+                {"attempt": attempt, "error": f"{type(exc).__name__}: {exc}"[:300], "wait": wait}),
             **self.retry,
         )
         seconds = time.monotonic() - started
@@ -96,7 +98,8 @@ class OpenAIPolicy:
         else:
             calls = parse_reply(text, tools, call_prefix=f"t{len(history)}")
         usage, cached = self._usage(response)
-        return AssistantTurn(text=text, tool_calls=calls, usage=usage, cached_tokens=cached, seconds=seconds, retries=retries)
+        return AssistantTurn(text=text, tool_calls=calls, usage=usage, cached_tokens=cached, seconds=seconds,
+                             retries=retries)
 
     @staticmethod
     def _tool_call(tc) -> ToolCall:
@@ -105,7 +108,8 @@ class OpenAIPolicy:
         try:
             args = json.loads(raw)
         except json.JSONDecodeError as e:
-            return ToolCall(tc.id, name, {}, f"arguments are not valid JSON ({e.msg} at character {e.pos}): {raw[:200]}")
+            return ToolCall(tc.id, name, {},
+                            f"arguments are not valid JSON ({e.msg} at character {e.pos}): {raw[:200]}")
         if not isinstance(args, dict):
             return ToolCall(tc.id, name, {}, f"arguments must be a JSON object, got {raw[:200]}")
         return ToolCall(tc.id, name, args)
@@ -125,7 +129,8 @@ class OpenAIPolicy:
 
         def flush_images() -> None:
             if pending_images:
-                out.append({"role": "user", "content": [{"type": "image_url", "image_url": {"url": image_url(p)}} for p in pending_images]})
+                images = [{"type": "image_url", "image_url": {"url": image_url(p)}} for p in pending_images]
+                out.append({"role": "user", "content": images})
                 pending_images.clear()
 
         for e in history:
@@ -136,7 +141,8 @@ class OpenAIPolicy:
             flush_images()
             if isinstance(e, UserMessage):
                 if e.images:
-                    parts = [{"type": "text", "text": e.text}] + [{"type": "image_url", "image_url": {"url": image_url(p)}} for p in e.images]
+                    parts = [{"type": "text", "text": e.text}] + [
+                        {"type": "image_url", "image_url": {"url": image_url(p)}} for p in e.images]
                     out.append({"role": "user", "content": parts})
                 else:
                     out.append({"role": "user", "content": e.text})
@@ -144,7 +150,8 @@ class OpenAIPolicy:
                 msg: dict = {"role": "assistant", "content": e.text or None}
                 if e.tool_calls:
                     msg["tool_calls"] = [
-                        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
+                        {"id": c.id, "type": "function",
+                         "function": {"name": c.name, "arguments": json.dumps(c.arguments)}}
                         for c in e.tool_calls
                     ]
                 elif not e.text:

@@ -55,7 +55,8 @@ class PriceTable:
                 data = json.loads(Path(path).read_text())
                 table.prices.update({k: Price(**v) for k, v in data.items()})
             except (OSError, ValueError, TypeError) as e:
-                raise ValueError(f"bad price file {path}: {e} (expected {{model: {{input, output[, cached_input]}}}})") from e
+                raise ValueError(f"bad price file {path}: {e} "
+                                 "(expected {model: {input, output[, cached_input]}})") from e
         return table
 
     def lookup(self, model: str) -> Price | None:

@@ -29,7 +29,8 @@ class ReplayPolicy:
         self.turns = [
             AssistantTurn(
                 text=e.get("text", ""),
-                tool_calls=[ToolCall(c["id"], c["name"], c.get("arguments") or {}, c.get("error")) for c in e.get("tool_calls", [])],
+                tool_calls=[ToolCall(c["id"], c["name"], c.get("arguments") or {}, c.get("error"))
+                            for c in e.get("tool_calls", [])],
             )
             for e in events
             if e["type"] == "assistant"
@@ -42,7 +43,8 @@ class ReplayPolicy:
         if len(history) == 1:  # only the task statement: a new investigation starts from the top
             self.position = 0
         if self.position >= len(self.turns):
-            raise ReplayExhausted(f"{self.name}: all {len(self.turns)} recorded turns were replayed and the loop asked for more")
+            raise ReplayExhausted(f"{self.name}: all {len(self.turns)} recorded turns were replayed "
+                                  "and the loop asked for more")
         turn = self.turns[self.position]
         self.position += 1
         return AssistantTurn(text=turn.text, tool_calls=list(turn.tool_calls))

@@ -25,7 +25,8 @@ def status_of(exc: BaseException) -> int | None:
 def is_transient(exc: BaseException) -> bool:
     """True for failures that a later identical request may not hit (SDK-agnostic)."""
     name = type(exc).__name__
-    if name in ("APITimeoutError", "APIConnectionError", "TimeoutException", "ConnectError", "ReadError", "RemoteProtocolError"):
+    if name in ("APITimeoutError", "APIConnectionError", "TimeoutException", "ConnectError", "ReadError",
+                "RemoteProtocolError"):
         return True
     if isinstance(exc, (TimeoutError, ConnectionError)):
         return True
@@ -78,7 +79,8 @@ def call_with_retries(
     def before_sleep(state: tenacity.RetryCallState) -> None:
         exc = state.outcome.exception()
         seconds = state.next_action.sleep if state.next_action else 0.0
-        log.warning("attempt %d failed (%s: %s); retrying in %.1fs", state.attempt_number, type(exc).__name__, exc, seconds)
+        log.warning("attempt %d failed (%s: %s); retrying in %.1fs", state.attempt_number, type(exc).__name__, exc,
+                    seconds)
         if on_retry:
             on_retry(state.attempt_number, exc, seconds)
 

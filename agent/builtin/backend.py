@@ -2,15 +2,14 @@
 
 It is not a language model. Each task kind has a deterministic investigator (numeric, strings,
 relations, entities) that designs experiments from what earlier ones showed and keeps a
-hypothesis ledger. The backend streams those experiments and ledger updates into the same
-transcript format the LLM loop writes (`assistant` turns calling `call_function`, `tool_result`
-observations, `hypotheses` snapshots), so `aia show` and reports read both alike. It never sees
-ground truth: only the task's black box.
+hypothesis ledger. The backend streams those experiments and ledger updates through the same
+typed event writer the LLM engine uses: an `experiment` event per experiment (it takes no LLM
+turns, so it writes none) and `hypotheses` snapshots, so `aia show` and reports read both. It
+never sees ground truth: only the task's black box.
 """
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -57,13 +56,18 @@ def _clip(values: list[Any]) -> tuple[list[Any], int]:
 
 
 class TranscriptSink:
-    """Turns notebook events into transcript events and ledger updates, as they happen."""
+    """Turns notebook events into transcript events and ledger updates, as they happen.
 
-    def __init__(self, log: TranscriptWriter):
+    `black_box_calls` reads the black box's own call counter (bench); without it (labelers, whose
+    subject model counts nothing) experiments carry no count.
+    """
+
+    def __init__(self, log: TranscriptWriter, black_box_calls: Callable[[], int] | None = None):
         self.log = log
         self.ledger = Ledger()
         self.round = 0
-        self.started = time.perf_counter()
+        self.black_box_calls = black_box_calls
+        self.last = time.perf_counter()
 
     def __call__(self, kind: str, item: Any) -> None:
         if kind == "experiment":
@@ -73,24 +77,22 @@ class TranscriptSink:
 
     def _experiment(self, e: Experiment) -> None:
         self.round += 1
-        inputs, more_in = _clip(e.inputs)
-        outputs, more_out = _clip(e.outputs)
-        args: dict[str, Any] = {"inputs": inputs}
-        if more_in:
-            args["more_inputs_not_shown"] = more_in
-        self.log.write("assistant", round=self.round, text=e.purpose,
-                       tool_calls=[{"id": f"call_{self.round}", "name": "call_function", "arguments": args}],
-                       usage=Usage().model_dump(), seconds=round(time.perf_counter() - self.started, 4))
-        pairs = ", ".join(f"f({x!r}) = {y!r}" for x, y in zip(inputs, outputs))
-        text = pairs + (f" ... and {more_out} more" if more_out else "")
-        self.log.write("tool_result", round=self.round, call_id=f"call_{self.round}", name="call_function",
-                       text=text, is_error=False)
+        now = time.perf_counter()
+        inputs, more_inputs = _clip(e.inputs)
+        outputs, more_outputs = _clip(e.outputs)
+        self.log.write("experiment", round=self.round, purpose=e.purpose, inputs=inputs, outputs=outputs,
+                       more_inputs=more_inputs, more_outputs=more_outputs, seconds=round(now - self.last, 4),
+                       black_box_calls=self.black_box_calls() if self.black_box_calls is not None else None)
+        self.last = now
 
     def _hypothesis(self, h: Hypothesis) -> None:
         update = HypothesisUpdate(id=h.id, statement=h.statement, status=h.status,
                                   evidence=h.evidence[-1] if h.evidence else None)
         self.ledger.apply([update], self.round)
-        self.log.write("hypotheses", round=self.round, ledger=json.loads(self.ledger.model_dump_json())["hypotheses"])
+        self.log.write("hypotheses", round=self.round, ledger=self.snapshot())
+
+    def snapshot(self) -> dict[str, Any]:
+        return {k: h.model_dump() for k, h in self.ledger.hypotheses.items()}
 
 
 class BuiltinBackend:
@@ -100,16 +102,19 @@ class BuiltinBackend:
 
     def investigate(self, task: Task, log_dir: Path | None = None) -> Investigation:
         log = TranscriptWriter(log_dir)
+        started = time.perf_counter()
+        calls_before = task.black_box.calls
         try:
             log.write("start", task_id=task.id, kind=task.kind, backend=self.name, max_rounds=None, seed=task.seed)
-            sink = TranscriptSink(log)
+            sink = TranscriptSink(log, black_box_calls=lambda: task.black_box.calls)
             findings = _investigator(task.kind)(_chunked(task.black_box), seed=task.seed, notebook=Notebook(sink))
             answer = Answer(description=findings.description, code=findings.code, domain=findings.domain,
                             label=findings.label)
             problems = answer.problems(task.kind)
             log.write("end", stop_reason="submitted", rounds=sink.round, accepted=not problems,
                       answer=answer.model_dump(mode="json"), answer_problems=problems,
-                      black_box_calls=task.black_box.calls, usage=Usage().model_dump())
+                      black_box_calls=task.black_box.calls - calls_before, usage=Usage().model_dump(),
+                      seconds=round(time.perf_counter() - started, 3), ledger=sink.snapshot())
             return Investigation(answer=answer, rounds=sink.round)
         finally:
             log.close()

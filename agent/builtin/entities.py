@@ -18,8 +18,9 @@ experiments decide between them:
    member held back for confirmation;
 4. *selection*: greedy cover. The synset with the best net response is chosen; the words it explains
    are set aside; the next synset must still have a positive net response on what is left, with at
-   least two strong responders (and a net response of at least 1 and MIN_SHARE of the first's). Chosen synsets that are related (one explains the other, a shared
-   specific ancestor, or close names) form one concept; two unrelated groups make "either of two";
+   least two strong responders (and a net response of at least 1 and MIN_SHARE of the first's).
+   Chosen synsets that are related (one explains the other, a shared specific ancestor, or close
+   names) form one concept; two unrelated groups make "either of two";
 5. *confirmation*: fresh members of each chosen synset against fresh members of its siblings (the
    rest of its parent): the chosen topic must respond clearly more. When the siblings respond as
    much, the topic is too narrow and its parent replaces it (if the parent's net response is better);
@@ -205,7 +206,8 @@ class EntityScientist:
             c = float(np.mean([self.values[w] for w in controls])) if controls else 0.0
             h = self.notes.propose(f"responds to {t.name()} ({t.synset}: {wn.synset(t.synset).definition()})",
                                    "open", f"net response {t.score:.2f}; strongest: {', '.join(t.responders[:5])}")
-            verdict = f"{len(fresh)} fresh members mean {m if m is not None else 0:.2f} vs {len(controls)} siblings {c:.2f}"
+            verdict = (f"{len(fresh)} fresh members mean {m if m is not None else 0:.2f} "
+                       f"vs {len(controls)} siblings {c:.2f}")
             if m is None:
                 self.notes.settle(h, "open", "no fresh members left to confirm with")
                 kept.append(t)
@@ -246,7 +248,8 @@ class EntityScientist:
                 if obs:
                     mean = float(np.mean([self.values[w] for w in obs]))
                     self.notes.propose(f"responds to all of {parent.name()} (broader)", "refuted",
-                                       f"{len(obs)} observed members, mean {mean:.2f}, net {self.net(parent.name()):.2f}")
+                                       f"{len(obs)} observed members, mean {mean:.2f}, "
+                                       f"net {self.net(parent.name()):.2f}")
         for s in [c for c in cands if c not in chosen][:3]:
             obs = self.observed_members(s)
             mean = float(np.mean([self.values[w] for w in obs])) if obs else 0.0

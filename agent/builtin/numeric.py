@@ -314,9 +314,10 @@ class NumericScientist:
             sd = float(np.nanstd(stack - np.nanmean(stack, axis=0)) * math.sqrt(6 / 5))
         self._noise_mean, self._repeats = mean, len(stack)
         self._noise_var = sd**2 / len(stack) if math.isfinite(sd) else 1.0
+        spread = "all integers" if kind == "poisson" else f"max |d| = {np.abs(diffs).max():.2f}"
         self.hypothesis(f"each call adds independent {kind} noise (spread {sd:.2f}); the underlying "
                         "function is the average over repeats" + (" minus 1 (the Poisson mean)" if mean else ""),
-                        "supported", f"differences between repeats: {'all integers' if kind == 'poisson' else f'max |d| = {np.abs(diffs).max():.2f}'}")
+                        "supported", f"differences between repeats: {spread}")
         with np.errstate(all="ignore"):
             return kind, mean, np.nanmean(stack, axis=0) - mean
 
@@ -448,7 +449,8 @@ class NumericScientist:
             out.append(round((a + b) / 2, 3))
         return out
 
-    def _candidates(self, jumps: list[float], nan_left: bool) -> tuple[list[tuple[str, list[Feature]]], list[tuple[str, list[Feature]]]]:
+    def _candidates(self, jumps: list[float],
+                    nan_left: bool) -> tuple[list[tuple[str, list[Feature]]], list[tuple[str, list[Feature]]]]:
         """Single families, then sums and products of the composite parts (FIND's composites)."""
         polys = {d: [_pow(k) for k in range(d + 1)] for d in range(0, 11)}
         singles: list[tuple[str, list[Feature]]] = [
@@ -615,7 +617,8 @@ class NumericScientist:
         m, s, amp, d = (float(v) for v in best.x)
         expr = f"{_num(amp)} * math.exp(-0.5 * ((x - {_num(m)}) / {_num(abs(s))}) ** 2) + {_num(d)}"
         prose = f"a Gaussian bump centred at {m:.3g} with width (sd) {abs(s):.3g} and peak {amp:.3g} above {d:.3g}"
-        return Fit("gaussian", [], np.zeros(0), float(2 * best.cost), len(y), extra_params=4, prose=prose, code_expr=expr)
+        return Fit("gaussian", [], np.zeros(0), float(2 * best.cost), len(y), extra_params=4, prose=prose,
+                   code_expr=expr)
 
     def _rational(self, x: np.ndarray, y: np.ndarray) -> Fit | None:
         """P(x)/Q(x) by the linearised fit y*Q(x) - P(x) = 0 (smallest singular vector)."""

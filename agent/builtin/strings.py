@@ -36,7 +36,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-from find_functions.string_ops import ATOMIC_OPS, INCOMPATIBLE_FAMILIES, OPS_BY_NAME, StringOp, StringProgram
+from find_functions.string_ops import ATOMIC_OPS, INCOMPATIBLE_FAMILIES, OPS_BY_NAME, Inverse, StringOp, StringProgram
 
 from .findings import Findings, Hypothesis, Notebook
 
@@ -105,8 +105,7 @@ SPLIT_POOL: tuple[str, ...] = (
 _INVARIANT_STRINGS = ("Hello World 42, quiz!", "aab  XYZ", "", "q", "Mississippi river", "  x y  ", "AEIOU 0")
 
 
-_NUMBER_VALUE = {OPS_BY_NAME["length_word"].fn("x" * n): n for n in range(0, 400)}
-NUMBER_WORDS = frozenset(_NUMBER_VALUE)
+NUMBER_WORDS = frozenset(OPS_BY_NAME["length_word"].fn("x" * n) for n in range(0, 400))
 
 
 def _valid_combinations(op: StringOp, values: list) -> list[Params]:
@@ -120,7 +119,8 @@ def _valid_combinations(op: StringOp, values: list) -> list[Params]:
 
 
 def _sample_params(op: StringOp) -> list[Params]:
-    """Parameter values to measure an op's invariants on: its grid, or a fixed key."""
+    """An op's parameter values on its grid (a fixed key where the grid is empty): what its
+    invariants are measured on and its inverse is applied with."""
     grids = []
     for p in op.params:
         grids.append(list(p.grid) if p.grid else ["qwertyuiopasdfghjklzxcvbnm"])
@@ -370,31 +370,43 @@ def _infer_swap_positions(pairs: Pairs) -> Iterable[Params]:
         yield from _GRID_SWAPS
 
 
-#: How each op's parameters are read off (intermediate, output) pairs, instead of tried one by one:
-#: the rules propose values (possibly several); `solve` keeps those that reproduce every pair.
-INFER: dict[str, Callable[[Pairs], Iterable[Params]]] = {
-    "shift_forward": _shift_rule("shift_forward", 1),
-    "shift_backward": _shift_rule("shift_backward", -1),
-    "shift_first_char": _shift_rule("shift_first_char", 1, 0, 1),
-    "shift_last_char": _shift_rule("shift_last_char", 1, -1, None),
-    "shift_digits": _infer_shift_digits,
-    "swap_positions": _infer_swap_positions,
-    "prefix": _infer_prefix,
-    "suffix": _infer_suffix,
-    "insert_at": _infer_insert_at,
-    "insert_middle": _infer_insert_middle,
-    "surround": _infer_surround,
-    "interleave": _infer_interleave,
-    "replace_vowels": _replaced_class(_VOWELS),
-    "replace_spaces": _replaced_class({" "}),
-    "replace_digits": _replaced_class(_DIGITS),
-    "remove_char": _infer_remove_char,
-    "count_char_word": _infer_count_char,
-    "replace_char": _infer_replace_char,
-    "strip_chars": _infer_strip_chars,
-    "remove_substring": _infer_remove_substring,
-    "replace_substring": _infer_replace_substring,
-    "substitute": _infer_substitute,
+@dataclass(frozen=True)
+class Rule:
+    """How an op's parameters are read off (intermediate, output) pairs, instead of tried one by one.
+
+    `propose` proposes values (possibly several); `solve` keeps those that reproduce every pair.
+    `all_pairs` says the rule reads past the first pair: the search then solves it again on every
+    pair, since an anchor the op leaves alone may still show its parameter elsewhere. A rule that
+    reads the first pair only is checked lazily, pair by pair.
+    """
+
+    propose: Callable[[Pairs], Iterable[Params]]
+    all_pairs: bool = False
+
+
+INFER: dict[str, Rule] = {
+    "shift_forward": Rule(_shift_rule("shift_forward", 1), all_pairs=True),
+    "shift_backward": Rule(_shift_rule("shift_backward", -1), all_pairs=True),
+    "shift_first_char": Rule(_shift_rule("shift_first_char", 1, 0, 1), all_pairs=True),
+    "shift_last_char": Rule(_shift_rule("shift_last_char", 1, -1, None), all_pairs=True),
+    "shift_digits": Rule(_infer_shift_digits, all_pairs=True),
+    "swap_positions": Rule(_infer_swap_positions),
+    "prefix": Rule(_infer_prefix),
+    "suffix": Rule(_infer_suffix),
+    "insert_at": Rule(_infer_insert_at),
+    "insert_middle": Rule(_infer_insert_middle),
+    "surround": Rule(_infer_surround),
+    "interleave": Rule(_infer_interleave, all_pairs=True),
+    "replace_vowels": Rule(_replaced_class(_VOWELS), all_pairs=True),
+    "replace_spaces": Rule(_replaced_class({" "}), all_pairs=True),
+    "replace_digits": Rule(_replaced_class(_DIGITS), all_pairs=True),
+    "remove_char": Rule(_infer_remove_char, all_pairs=True),
+    "count_char_word": Rule(_infer_count_char),
+    "replace_char": Rule(_infer_replace_char, all_pairs=True),
+    "strip_chars": Rule(_infer_strip_chars, all_pairs=True),
+    "remove_substring": Rule(_infer_remove_substring),
+    "replace_substring": Rule(_infer_replace_substring, all_pairs=True),
+    "substitute": Rule(_infer_substitute, all_pairs=True),
 }
 
 
@@ -417,39 +429,16 @@ _GRID: dict[str, list[Params]] = {
     op.name: _grid_params(op) for op in ATOMIC_OPS
     if op.name != "replace_char" and all(p.kind in ("int", "char") or p.pool for p in op.params)}
 _GRID_SWAPS = _GRID["swap_positions"]
-#: Ops whose inference reads more than the first pair: they are solved again on all pairs.
-_MULTI_PAIR = {"interleave", "replace_vowels", "replace_spaces", "replace_digits", "remove_char", "replace_char",
-               "strip_chars", "substitute", "replace_substring", "shift_forward", "shift_backward", "shift_first_char",
-               "shift_last_char", "shift_digits"}
-_QUOTES = set("'\"‘’“”")
-
-
-def _valid(op: StringOp, params: Params) -> bool:
-    """Param.check, inlined for speed: strings without quotes, one character for chars, a permutation
-    for keys; then the op's own validity rule."""
-    for p in op.params:
-        v = params[p.name]
-        if p.kind == "int":
-            if v < p.minimum:
-                return False
-            continue
-        if not v or _QUOTES.intersection(v) or (p.kind == "char" and len(v) != 1):
-            return False
-        if p.kind == "key" and sorted(v) != _LETTERS:
-            return False
-    return op.valid is None or op.valid(params)
-
-
-_LETTERS = list(string.ascii_lowercase)
 
 
 def solve(op: StringOp, pairs: Pairs) -> list[Params]:
     """Every parameter value for which `op` maps each intermediate to its output (pairs non-empty)."""
-    proposals = INFER[op.name](pairs) if op.name in INFER else _GRID[op.name]
+    rule = INFER.get(op.name)
+    proposals = rule.propose(pairs) if rule else _GRID[op.name]
     fn = op.fn
     found = []
     for params in proposals:
-        if op.name in INFER and not _valid(op, params):
+        if rule and not op.accepts(params):
             continue
         if all(fn(m, **params) == y for m, y in pairs):
             found.append(params)
@@ -502,25 +491,21 @@ def complexity(candidate: Candidate) -> tuple:
 
 
 def _read_back(t: str) -> list[str]:
-    """Strings that some DSL op could have turned into `t`: the ways a parameter can be read back
-    through an outer step (inverse shifts, case changes, reversal, mirror, vowel cycle, and undoing
-    an interleave, a doubling, a surround, a rotation, a swap, a shift by position; a count becomes text
-    with that many letters of each kind)."""
-    shift = OPS_BY_NAME["shift_forward"].fn
-    out = [t, t.lower(), t.upper(), t.swapcase(), t[::-1], OPS_BY_NAME["atbash"].fn(t)]
-    out += [shift(t, k) for k in range(1, 26)]
-    prev_vowel = str.maketrans("eiouaEIOUA", "aeiouAEIOU")
-    out.append(t.translate(prev_vowel))
-    out += [t[::2], t[:len(t) // 2], t[1:-1]]  # through interleave or doubling, a duplication, a surround
-    out += [t[k:] + t[:k] for k in range(1, len(t))]  # rotations
-    for name in ("swap_adjacent", "swap_first_last", "reverse_vowels"):  # their own inverses
-        out.append(OPS_BY_NAME[name].fn(t))
-    out.append(t[len(t) - len(t) // 2:] + t[:len(t) - len(t) // 2])  # undo swap_halves
-    out.append("".join(shift(c, -i) for i, c in enumerate(t)))  # shift by position
-    if t in NUMBER_WORDS:  # a count: text with that many upper-case vowels / upper-case consonants
-        n = _NUMBER_VALUE[t]
-        out += ["E" * n, "B" * n] if 0 < n <= 10 else []
+    """Strings that some DSL op could have turned into `t`: `t` itself, and what each op's declared
+    inverse (`StringOp.inverse`) makes of it on every value of the op's grid. This is how a
+    parameter is read back through an outer step: an inserted text that was then reversed, shifted,
+    interleaved, rotated or counted."""
+    out = [t]
+    for inverse, params in _INVERSES:
+        read = inverse(t, **params)
+        if read is not None:
+            out.append(read)
     return list(dict.fromkeys(out))
+
+
+#: Every declared inverse, on every value of its op's grid.
+_INVERSES: list[tuple[Inverse, Params]] = [
+    (op.inverse, params) for op in ATOMIC_OPS if op.inverse is not None for params in _sample_params(op)]
 
 
 def inner_candidates(observed: dict[str, str]) -> list[Step]:
@@ -733,13 +718,14 @@ def search(observations: Sequence[tuple[str, str]]) -> SearchResult:
                     or (inv.fewer_chars and not subset)):
                 continue
             quick = solve(op, [(m0, y0)])
-            if not quick and not (m0 == y0 and op.name in _MULTI_PAIR):
+            all_pairs = op.name in INFER and INFER[op.name].all_pairs
+            if not quick and not (m0 == y0 and all_pairs):
                 continue  # (an op that left the anchor alone may still show its parameter elsewhere)
             for k in members:
                 inner = inners[k]
                 if inner and not _composable(inner[0].op, op):
                     continue
-                if op.name in _MULTI_PAIR:
+                if all_pairs:
                     full = solve(op, list(zip(intermediates(k), ys)))
                 else:
                     full = [p for p in quick if fits(k, op, p)]

@@ -27,7 +27,8 @@ COMMANDS: dict[str, Spec] = {
     "exemplars": Spec("/exemplars UNIT [K] [image]", "the K (default 10) corpus windows where UNIT fires most "
                                                     "(image: also save them coloured by activation)"),
     "call": Spec("/call UNIT TEXT [| TEXT ...]", "UNIT's activation on every token of each text"),
-    "synth": Spec("/synth UNIT TEMPLATE", "fill {slot=a,b,c} slots, e.g. /synth layer.0.mlp.neuron.3 I saw a {w=dog,cat}."),
+    "synth": Spec("/synth UNIT TEMPLATE",
+                  "fill {slot=a,b,c} slots, e.g. /synth layer.0.mlp.neuron.3 I saw a {w=dog,cat}."),
     "edit": Spec("/edit UNIT TEXT | OLD->NEW[,NEW...]", "swap a word and compare UNIT's peak activation"),
     "ablate": Spec("/ablate UNIT [zero|mean|resample] TEXT [| TEXT ...]", "knock UNIT out and report what changes"),
     "patch": Spec("/patch SITE CLEAN | CORRUPT", "copy SITE from the clean run into the corrupt one (language models)"),

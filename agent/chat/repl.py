@@ -29,15 +29,23 @@ from typing import Any, Callable
 from rich.console import Console
 from rich.text import Text
 
+from agent.backends.base import MissingCredentials
 from agent.chat.commands import CommandError, help_text, parse_command
-from agent.chat.responder import BuiltinResponder
-from agent.chat.session import (Session, SessionError, command_note, last_round, new_session_dir,
-                                rebuild_history, rebuild_ledger)
-from agent.conversation import Conversation
-from agent.loop import truncate
-from agent.model_tools import ModelToolContext, ToolInterrupted, model_tool_registry
+from agent.chat.session import (
+    Session,
+    SessionError,
+    command_note,
+    last_round,
+    new_session_dir,
+    rebuild_history,
+    rebuild_ledger,
+)
+from agent.engine import Engine, ToolInterrupted, truncate
+from agent.model_tools import ModelToolContext, model_tool_registry
+from agent.registry import resolve
 from agent.tools_registry import Tool, ToolOutput, ToolRegistry
 from prompts import render
+from tools import DEFAULT_MAX_WINDOWS
 
 #: After Ctrl-C, how long the prompt waits for the tool to reach its next interrupt check.
 GRACE_SECONDS = 3.0
@@ -51,13 +59,9 @@ class ChatError(ValueError):
 
 
 def make_chat_policy(backend: str) -> Any:
-    """The builtin responder, or the policy of an LLM backend spec (agent.backends)."""
-    if backend == "builtin":
-        return BuiltinResponder()
-    from agent.backends import MissingCredentials, make_policy
-
+    """The responder `backend` names (agent.registry): the builtin responder or an LLM's policy."""
     try:
-        return make_policy(backend)
+        return resolve("responder", backend)
     except (ValueError, MissingCredentials) as e:
         raise ChatError(str(e)) from None
 
@@ -107,9 +111,9 @@ class ChatApp:
         ctx.ledger = rebuild_ledger(events)
         ctx.progress = lambda line: console.print(Text(f"   … {line}", style="dim"))
         system = render("chat_system", model=ctx.model, tools=tools.docs(), text_protocol=not policy.native_tools)
-        self.conv = Conversation(policy, tools, ctx, system=system, transcript=session.transcript, on_event=self.show,
-                                 max_rounds=max_rounds, history=rebuild_history(events, session.path),
-                                 rounds=last_round(events))
+        self.max_rounds = max_rounds
+        self.conv = Engine(policy, tools, ctx, system=system, transcript=session.transcript, on_event=self.show,
+                           history=rebuild_history(events, session.path), rounds=last_round(events))
 
     # ------------------------------------------------------------------ screen
 
@@ -122,7 +126,7 @@ class ChatApp:
         elif kind == "tool_result":
             say(Text(f" ← {event['name']} ({event['seconds']:.1f}s)", style="red" if event["is_error"] else "green"))
             say(Text(_clip(event["text"]), style="red" if event["is_error"] else ""))
-            for image in event.get("images") or []:
+            for image in event["images"]:
                 say(Text(f"   [image: {self.session.path / image}]", style="dim"))
         elif kind == "assistant" and event["text"].strip():
             style = "dim italic" if event["tool_calls"] else "bold"
@@ -142,11 +146,11 @@ class ChatApp:
                 self.console.print(Text(f"you: {e['text']}", style="dim"))
             elif e["type"] == "command":
                 turns += 1
-                self.console.print(Text(f"you: {e['text']}\n{_clip(e.get('output', ''), 8)}", style="dim"))
-            elif e["type"] == "assistant" and not e.get("tool_calls") and e.get("text", "").strip():
+                self.console.print(Text(f"you: {e['text']}\n{_clip(e['output'], 8)}", style="dim"))
+            elif e["type"] == "assistant" and not e["tool_calls"] and e["text"].strip():
                 self.console.print(Text(f"agent: {e['text'].strip()}", style="dim"))
             elif e["type"] == "interrupted":
-                self.console.print(Text(f"(interrupted: {e.get('tool')})", style="dim"))
+                self.console.print(Text(f"(interrupted: {e['tool'] or 'the model turn'})", style="dim"))
         self.console.print(Text(f"resumed {self.session.path}: {turns} earlier turn(s)", style="bold"))
 
     # ------------------------------------------------------------------ work
@@ -205,7 +209,7 @@ class ChatApp:
 
     def ask(self, question: str) -> None:
         """A question for the agent; the conversation writes its own events (interruptions too)."""
-        status, value = self.run_work(lambda: self.conv.ask(question))
+        status, value = self.run_work(lambda: self.conv.run(question, max_rounds=self.max_rounds).text)
         if status == "interrupted":
             self.console.print(Text("interrupted.", style="yellow"))
         elif status == "error":   # e.g. the LLM API refused the request: said, logged, the chat goes on
@@ -292,7 +296,7 @@ def _clip(text: str, lines: int = SCREEN_LINES) -> str:
 
 
 def run_chat(model: str | None, backend: str | None, resume: str | None = None, session_dir: Path | None = None,
-             corpus: str = "default", max_windows: int | None = 4000, max_rounds: int = 20,
+             corpus: str = "default", max_windows: int | None = DEFAULT_MAX_WINDOWS, max_rounds: int = 20,
              console: Console | None = None) -> Path:
     """Open (or resume) a session, load the model, and talk until /exit; returns the session path."""
     from tools.models import load_model
@@ -344,7 +348,7 @@ def run_chat(model: str | None, backend: str | None, resume: str | None = None, 
         app.replay()
     console.print(Text(f"aia chat: {subject.name} ({subject.n_layers} layers), backend {policy.name}, "
                        f"session {session.path}", style="bold"))
-    console.print(Text("Ask a question, or type /help for commands. Ctrl-C stops a running tool; /exit or Ctrl-D leaves."))
+    console.print(Text(render("chat_welcome")))
     try:
         app.loop()
     finally:

@@ -17,25 +17,19 @@ from dataclasses import dataclass
 
 from agent.backends.base import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.tools_registry import ToolRegistry
+from prompts import render
 
 _SITE = {"neuron": "mlp", "head": "attn", "dim": "resid", "dimension": "resid"}
 _ADDRESS = re.compile(r"layer\.\d+\.(?:mlp|attn|resid)\.(?:neuron|head|dim)\.\d+")
-_LAYER_FIRST = re.compile(r"\blayer\s*(\d+)\W{0,3}(?:mlp\s+|attention\s+|residual\s+)?(neuron|head|dimension|dim)\s*#?(\d+)", re.I)
+_LAYER_FIRST = re.compile(r"\blayer\s*(\d+)\W{0,3}(?:mlp\s+|attention\s+|residual\s+)?"
+                          r"(neuron|head|dimension|dim)\s*#?(\d+)", re.I)
 _UNIT_FIRST = re.compile(r"\b(neuron|head|dimension|dim)\s*#?(\d+)\s+(?:in|of|at|on)\s+layer\s*(\d+)", re.I)
 _EXEMPLARS = re.compile(r"exemplar|example|top.?activat|where does|when does|which (?:texts|tokens|words)", re.I)
 _UNITS = re.compile(r"\b(which|what|list|how many|show)\b.*\b(units|neurons|heads|layers)\b", re.I)
 _LEDGER = re.compile(r"hypothes", re.I)
 
-CANNOT = (
-    "I am the builtin responder: there is no language model behind this chat, so I only understand "
-    "questions like \"what does layer.3.mlp.neuron.5 do?\", \"show exemplars of layer.3.mlp.neuron.5\", "
-    "\"which units are there?\" and \"what are the hypotheses?\".\n"
-    "These commands answer directly: /units, /exemplars UNIT, /call UNIT TEXT, /synth UNIT TEMPLATE, "
-    "/edit UNIT TEXT | OLD->NEW, /ablate UNIT TEXT, /patch SITE CLEAN | CORRUPT, /steer SITE SCALE TEXT, "
-    "/attention HEAD TEXT, /describe UNIT, /hypotheses (type /help for details).\n"
-    "For open questions, start the chat with an LLM: --backend openai:MODEL (OPENAI_API_KEY), "
-    "anthropic:MODEL (ANTHROPIC_API_KEY), openai-compatible:MODEL@URL, or local:smollm2 (offline, weak)."
-)
+#: The reply to anything the responder cannot answer: what it does understand, and what can do more.
+CANNOT = render("chat_builtin_cannot")
 
 
 @dataclass
@@ -91,30 +85,21 @@ class BuiltinResponder:
         if intent is None:
             return AssistantTurn(CANNOT)
         if intent.tool not in tools:
-            return AssistantTurn(f"The {intent.tool} tool is not available in this session.\n\n{CANNOT}")
+            return AssistantTurn(render("chat_builtin_unavailable", tool=intent.tool))
         if not results:
-            return AssistantTurn(_PLANS[intent.tool].format(**intent.arguments),
+            return AssistantTurn(render("chat_builtin_plan", tool=intent.tool, **intent.arguments),
                                  [ToolCall(f"b{len(history)}", intent.tool, intent.arguments)])
         return AssistantTurn(answer_from(intent, results[-1]))
-
-
-_PLANS = {
-    "describe_unit": "I will run the builtin labeler on {unit}: its top exemplars, then word and category tests against controls.",
-    "exemplars": "Looking up the corpus windows where {unit} fires most.",
-    "list_units": "Listing the model's units.",
-    "record_hypotheses": "Reading the hypothesis ledger.",
-}
 
 
 def answer_from(intent: Intent, result: ToolResult) -> str:
     """The answer to the question, from the one tool result (its data where there is some)."""
     if result.is_error:
-        return f"The experiment failed: {result.text}"
+        return render("chat_builtin_failed", error=result.text)
     data = result.data if isinstance(result.data, dict) else {}
     if intent.tool == "describe_unit" and data:
-        return (f"{data['unit']}: {data['label']} — {data['description']} This is the builtin labeler's reading, "
-                f"from {len(data['evidence'])} pieces of evidence (listed above); test it further with "
-                "/call, /synth, /edit or /ablate.")
+        return render("chat_builtin_answer", tool=intent.tool, unit=data["unit"], label=data["label"],
+                      description=data["description"], n_evidence=len(data["evidence"]))
     if intent.tool == "exemplars" and data.get("exemplars"):
         peaks: Counter = Counter()
         for e in data["exemplars"]:
@@ -122,8 +107,8 @@ def answer_from(intent: Intent, result: ToolResult) -> str:
             if finite:
                 peaks[max(finite)[1].replace("##", "").replace("Ġ", "").strip().lower()] += 1
         common = ", ".join(f"'{t}' ({n})" for t, n in peaks.most_common(5))
-        return (f"{data['unit']} peaks in its top {len(data['exemplars'])} exemplars on: {common}. "
-                f"The windows are listed above; /describe {data['unit']} tests what drives it.")
+        return render("chat_builtin_answer", tool=intent.tool, unit=data["unit"], n_exemplars=len(data["exemplars"]),
+                      common=common)
     if intent.tool == "list_units":
-        return result.text.splitlines()[0] + " The unit addresses are listed above."
+        return render("chat_builtin_answer", tool=intent.tool, summary=result.text.splitlines()[0])
     return result.text

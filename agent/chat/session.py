@@ -2,16 +2,16 @@
 
 The transcript is the session: every event is appended and flushed as it happens, so a
 killed chat loses nothing, and resuming rebuilds the LLM history and the hypothesis ledger
-from it. Events are the bench loop's (user, assistant, tool_result, hypotheses,
-final_request) plus `command` (a slash command, its output and duration) and `interrupted`
-(Ctrl-C stopped a tool).
+from it, read through the one transcript reader (agent.transcript; a torn last line is cut
+before the resumed chat appends). Events are the engine's (user, assistant, tool_result,
+hypotheses, final_request) plus `command` (a slash command, its output and duration),
+`interrupted` (Ctrl-C stopped a tool) and `error` (a question the LLM API refused).
 """
 
 from __future__ import annotations
 
 import json
 import re
-import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib import metadata
@@ -20,13 +20,14 @@ from typing import Any
 
 from agent.backends.base import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.ledger import Hypothesis, Ledger
-from agent.transcript import TRANSCRIPT_NAME, TranscriptWriter, read_transcript
+from agent.transcript import TRANSCRIPT_NAME, TranscriptError, TranscriptWriter
+from prompts import render
 from tools.models import cache_dir
 
 SESSION_FILE = "session.json"
 #: The observation given to a tool call whose result never reached the transcript (the
 #: process was killed mid-tool), so a resumed history answers every call.
-LOST_RESULT = "No result: the session ended while this tool was running."
+LOST_RESULT = render("chat_lost_result")
 
 
 class SessionError(ValueError):
@@ -35,7 +36,7 @@ class SessionError(ValueError):
 
 def command_note(text: str, output: str) -> str:
     """How a slash command appears in the LLM's history (the person ran a tool directly)."""
-    return f"[The user ran the command `{text}` directly. Its output:]\n{output}"
+    return render("chat_command_note", command=text, output=output)
 
 
 def sessions_root() -> Path:
@@ -59,32 +60,6 @@ def resolve_session(name: str | Path) -> Path:
         if (candidate / SESSION_FILE).is_file():
             return candidate
     raise SessionError(f"no chat session at {name!r} (looked for {SESSION_FILE} there and under {sessions_root()})")
-
-
-class AppendingTranscript(TranscriptWriter):
-    """A TranscriptWriter that continues an existing transcript instead of replacing it.
-
-    Event times (`t`) continue from the last event, and image numbers from the images
-    already saved, so a resumed session reads as one stream. A torn last line (the process
-    was killed mid-write) is cut off first: appended after it, the next event would be
-    unreadable and hide everything after it.
-    """
-
-    def __init__(self, log_dir: Path, events: list[dict[str, Any]]):
-        self.log_dir = Path(log_dir)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        path = self.log_dir / TRANSCRIPT_NAME
-        if path.is_file():
-            data = path.read_bytes()
-            if data and not data.endswith(b"\n"):
-                with open(path, "r+b") as f:
-                    f.truncate(data.rfind(b"\n") + 1)
-        last_t = max((float(e.get("t", 0.0)) for e in events), default=0.0)
-        self.started = time.monotonic() - last_t
-        self.events = list(events)
-        images = self.log_dir / "images"
-        self._images = len(list(images.glob("*.png"))) if images.is_dir() else 0
-        self._file = open(self.log_dir / TRANSCRIPT_NAME, "a", encoding="utf-8")
 
 
 def _versions() -> dict[str, str]:
@@ -123,8 +98,10 @@ class Session:
         meta = json.loads((path / SESSION_FILE).read_text())
         if meta.get("kind") != "chat":
             raise SessionError(f"{path}/{SESSION_FILE} is not a chat session (kind {meta.get('kind')!r})")
-        events = list(read_transcript(path)) if (path / TRANSCRIPT_NAME).is_file() else []
-        return cls(path, meta, AppendingTranscript(path, events))
+        try:
+            return cls(path, meta, TranscriptWriter(path, append=True))
+        except TranscriptError as e:
+            raise SessionError(f"cannot resume {path}: {e}") from None
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -143,7 +120,8 @@ class Session:
 
 
 def rebuild_history(events: list[dict[str, Any]], log_dir: Path | None = None) -> list[Entry]:
-    """The provider-neutral history a conversation had, from its transcript events.
+    """The provider-neutral history a conversation had, from its transcript events (as
+    read_transcript returns them: every field of the event's model present).
 
     Slash commands become notes, as they were during the session; tool calls whose result
     was never written (a killed process) get LOST_RESULT so every call is answered.
@@ -157,23 +135,21 @@ def rebuild_history(events: list[dict[str, Any]], log_dir: Path | None = None) -
         pending.clear()
 
     for e in events:
-        kind = e.get("type")
+        kind = e["type"]
         if kind == "tool_result":
-            pending[:] = [c for c in pending if c.id != e.get("call_id")]
-            images = [(log_dir / p).read_bytes() for p in e.get("images") or [] if log_dir and (log_dir / p).is_file()]
-            history.append(ToolResult(e.get("call_id", ""), e.get("name", ""), e.get("text", ""), images,
-                                      bool(e.get("is_error"))))
+            pending[:] = [c for c in pending if c.id != e["call_id"]]
+            images = [(log_dir / p).read_bytes() for p in e["images"] if log_dir and (log_dir / p).is_file()]
+            history.append(ToolResult(e["call_id"], e["name"], e["text"], images, e["is_error"]))
             continue
         if kind in ("user", "final_request", "assistant", "command"):
             settle()
         if kind in ("user", "final_request"):
-            history.append(UserMessage(e.get("text", "")))
+            history.append(UserMessage(e["text"]))
         elif kind == "command":
-            history.append(UserMessage(command_note(e.get("text", ""), e.get("output", ""))))
+            history.append(UserMessage(command_note(e["text"], e["output"])))
         elif kind == "assistant":
-            calls = [ToolCall(c.get("id", ""), c.get("name", ""), c.get("arguments") or {}, c.get("error"))
-                     for c in e.get("tool_calls") or []]
-            history.append(AssistantTurn(e.get("text", ""), calls))
+            calls = [ToolCall(c["id"], c["name"], c["arguments"], c["error"]) for c in e["tool_calls"]]
+            history.append(AssistantTurn(e["text"], calls))
             pending.extend(calls)
     settle()
     return history
@@ -181,10 +157,10 @@ def rebuild_history(events: list[dict[str, Any]], log_dir: Path | None = None) -
 
 def rebuild_ledger(events: list[dict[str, Any]]) -> Ledger:
     """The ledger as of the last `hypotheses` snapshot."""
-    snapshots = [e for e in events if e.get("type") == "hypotheses"]
+    snapshots = [e for e in events if e["type"] == "hypotheses"]
     if not snapshots:
         return Ledger()
-    return Ledger(hypotheses={k: Hypothesis.model_validate(v) for k, v in snapshots[-1].get("ledger", {}).items()})
+    return Ledger(hypotheses={k: Hypothesis.model_validate(v) for k, v in snapshots[-1]["ledger"].items()})
 
 
 def last_round(events: list[dict[str, Any]]) -> int:

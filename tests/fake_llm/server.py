@@ -235,9 +235,8 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 body = json.loads(raw)
             except ValueError:
                 return self._send(400, _error(wire, "invalid_request_error", "the request body is not JSON"))
-            number = server._record(
-                RecordedRequest(wire, self.path, {k.lower(): v for k, v in self.headers.items()}, body, time.monotonic())
-            )
+            headers = {k.lower(): v for k, v in self.headers.items()}
+            number = server._record(RecordedRequest(wire, self.path, headers, body, time.monotonic()))
             if body.get("stream"):
                 return self._send(400, _error(wire, "invalid_request_error", "the fake LLM server does not stream"))
             try:

@@ -1,15 +1,16 @@
-"""Conversation over the model tools, driven through the real OpenAI and Anthropic SDKs by the
-fake LLM server: tool calls run on a tiny model, results go back on the wire, events stream
-to the transcript and to `on_event`, labeling ends on submit_label, interrupts keep the
-history valid, the round cap asks for an answer."""
+"""The investigation engine over the model tools, driven through the real OpenAI and Anthropic
+SDKs by the fake LLM server: tool calls run on a tiny model, results go back on the wire, events
+stream to the transcript and to `on_event`, labeling ends on submit_label, interrupts keep the
+history valid, the round cap asks for an answer. (The bench's use of the same engine is tested in
+test_agent_loop.py.)"""
 
 from __future__ import annotations
 
 import pytest
 
-from agent.backends import make_policy
-from agent.conversation import INTERRUPTED_TEXT, Conversation
-from agent.model_tools import ModelToolContext, ToolInterrupted, model_tool_registry
+from agent.engine import Engine, ToolInterrupted
+from agent.model_tools import ModelToolContext, model_tool_registry
+from agent.registry import make_policy
 from agent.transcript import TranscriptWriter, read_transcript
 from prompts import render
 from tests.fake_llm import FakeLLMServer, Reply, ToolCall
@@ -17,6 +18,7 @@ from tools.exemplars import Exemplar
 from tools.models import tiny_model
 
 UNIT = "layer.1.mlp.neuron.3"
+INTERRUPTED_TEXT = render("interrupted_call")
 
 
 @pytest.fixture(scope="module")
@@ -30,14 +32,27 @@ def policy_for(server: FakeLLMServer, provider: str, **options):
     return make_policy("anthropic:fake-model", api_key="k", base_url=server.anthropic_base_url, max_attempts=1)
 
 
-def conversation(model, server, provider, tmp_path, kind="chat", ctx=None, **kwargs):
+class Conversation:
+    """A question at a time on one engine, as `aia chat` asks them."""
+
+    def __init__(self, engine: Engine, max_rounds: int = 20) -> None:
+        self.engine, self.max_rounds = engine, max_rounds
+
+    def ask(self, text: str) -> str:
+        return self.engine.run(text, max_rounds=self.max_rounds).text
+
+    def __getattr__(self, name):
+        return getattr(self.engine, name)
+
+
+def conversation(model, server, provider, tmp_path, kind="chat", ctx=None, max_rounds=20, **kwargs):
     tools = model_tool_registry(kind)
     policy = policy_for(server, provider)
     events = []
-    conv = Conversation(policy, tools, ctx or ModelToolContext(model, unit=UNIT),
-                        system=render("chat_system", model=model, tools=tools.docs(), text_protocol=not policy.native_tools),
-                        transcript=TranscriptWriter(tmp_path), on_event=events.append, **kwargs)
-    return conv, events
+    conv = Engine(policy, tools, ctx or ModelToolContext(model, unit=UNIT),
+                  system=render("chat_system", model=model, tools=tools.docs(), text_protocol=not policy.native_tools),
+                  transcript=TranscriptWriter(tmp_path), on_event=events.append, **kwargs)
+    return Conversation(conv, max_rounds), events
 
 
 def tool_messages(request) -> list[str]:
@@ -54,7 +69,8 @@ def tool_messages(request) -> list[str]:
 @pytest.mark.parametrize("provider", ["openai", "anthropic"])
 def test_ask_runs_tools_and_answers(model, tmp_path, provider):
     script = [Reply("Let me measure.", [ToolCall("call_unit", {"unit": UNIT, "texts": ["the river bank", "a stone"]}),
-                                        ToolCall("record_hypotheses", {"hypotheses": [{"id": "H1", "statement": "river"}]})]),
+                                        ToolCall("record_hypotheses",
+                                                 {"hypotheses": [{"id": "H1", "statement": "river"}]})]),
               Reply("It peaks on 'river'.")]
     with FakeLLMServer(script) as server:
         conv, events = conversation(model, server, provider, tmp_path)
@@ -64,7 +80,8 @@ def test_ask_runs_tools_and_answers(model, tmp_path, provider):
     sent = tool_messages(server.requests[1])
     assert sent[0].startswith(f"Activations of {UNIT}") and "[open] H1: river" in sent[1]
     kinds = [e["type"] for e in events]
-    assert kinds == ["user", "assistant", "tool_call", "tool_result", "tool_call", "tool_result", "hypotheses", "assistant"]
+    assert kinds == ["user", "assistant", "tool_call", "tool_result", "tool_call", "tool_result", "hypotheses",
+                     "assistant"]
     written = [e["type"] for e in read_transcript(tmp_path)]
     assert written == [k for k in kinds if k != "tool_call"]          # notices are not persisted
     assert conv.usage.llm_calls == 2 and conv.rounds == 2
@@ -72,7 +89,7 @@ def test_ask_runs_tools_and_answers(model, tmp_path, provider):
     # A second question continues the same history; a noted slash command is part of it.
     conv.note("[the user ran /units]\n(units listing)")
     with FakeLLMServer([Reply("Yes, as measured above.")]) as server2:
-        conv.policy = policy_for(server2, provider)
+        conv.engine.policy = policy_for(server2, provider)
         assert conv.ask("Sure?") == "Yes, as measured above."
     texts = str(server2.requests[0].body["messages"])
     assert "What does" in texts and "(units listing)" in texts and "Sure?" in texts
@@ -89,14 +106,15 @@ def test_labeling_ends_on_submit_label_and_nudges_plain_replies(model, tmp_path)
     with FakeLLMServer(script) as server:
         conv, _ = conversation(model, server, "openai", tmp_path, kind="label", ctx=ctx, finish_tool="submit_label")
         conv.ask("Label the unit.")
-    assert conv.submission.label == "river" and server.steps_left == 1
+    assert conv.ctx.submitted.label == "river" and server.steps_left == 1
     assert "the [[river]]" in tool_messages(server.requests[1])[0]
     assert "contained no tool call" in server.requests[2].body["messages"][-1]["content"]
 
 
 def test_round_cap_asks_for_the_answer_and_runs_no_more_tools(model, tmp_path):
     probe = ToolCall("call_unit", {"unit": UNIT, "texts": ["a"]})
-    with FakeLLMServer([Reply(tool_calls=[probe]), Reply(tool_calls=[probe]), Reply("Final: unclear.", [probe])]) as server:
+    with FakeLLMServer([Reply(tool_calls=[probe]), Reply(tool_calls=[probe]),
+                        Reply("Final: unclear.", [probe])]) as server:
         conv, events = conversation(model, server, "anthropic", tmp_path, max_rounds=2)
         assert conv.ask("What does it do?") == "Final: unclear."
     final = [e for e in events if e["type"] == "final_request"]
@@ -138,8 +156,8 @@ def test_text_protocol_commands(model, tmp_path):
         policy = make_policy("openai-compatible:small@" + server.openai_base_url, native_tools=False, max_attempts=1)
         tools = model_tool_registry("chat")
         system = render("chat_system", model=model, tools=tools.docs(), text_protocol=True)
-        conv = Conversation(policy, tools, ModelToolContext(model), system=system)
-        assert conv.ask("measure it") == "Measured."
+        conv = Engine(policy, tools, ModelToolContext(model), system=system)
+        assert conv.run("measure it", max_rounds=20).text == "Measured."
     assert "COMMAND: call_unit" in server.requests[0].body["messages"][0]["content"]
     assert "tools" not in server.requests[0].body
     assert f"Activations of {UNIT}" in server.requests[1].body["messages"][-1]["content"]
@@ -148,4 +166,4 @@ def test_text_protocol_commands(model, tmp_path):
 def test_bad_configuration_is_refused(model):
     policy = make_policy("openai:fake-model", api_key="k")
     with pytest.raises(ValueError, match="finish_tool 'submit_label' is not among"):
-        Conversation(policy, model_tool_registry("chat"), ModelToolContext(model), system="s", finish_tool="submit_label")
+        Engine(policy, model_tool_registry("chat"), ModelToolContext(model), system="s", finish_tool="submit_label")

@@ -14,6 +14,8 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
+from evals.label_config import LabelConfig  # light: the label defaults the options below show
+
 app = typer.Typer(help="aia: an automated interpretability agent, benchmarked on FIND-style ground truth.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
 suite_app = typer.Typer(help="Build and inspect suites of ground-truth functions.", no_args_is_help=True)
@@ -45,7 +47,7 @@ def suite_build(
              "(holding FIND's data.json and func_name_dict.json)")] = None,
 ) -> None:
     """Generate a suite with FIND's composition and write it in FIND's release layout."""
-    from find_functions.build import build_suite, build_find_numeric_suite
+    from find_functions.build import build_find_numeric_suite, build_suite
     from find_functions.layout import SuiteError
     from find_functions.spec import CATEGORIES
 
@@ -132,13 +134,16 @@ def suite_show(
 @app.command()
 def bench(
     out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
-    suite: Annotated[str, typer.Option(help="suite directory, `default`, or find:DIR (official FIND layout)")] = "default",
-    backend: Annotated[str, typer.Option(help="oracle | null | builtin | openai:MODEL | anthropic:MODEL | "
-                                              "openai-compatible:MODEL@URL | local:PATH|smollm2 | replay:FILE")] = DEFAULT_BACKEND,
+    suite: Annotated[str, typer.Option(
+        help="suite directory, `default`, or find:DIR (official FIND layout)")] = "default",
+    backend: Annotated[str, typer.Option(
+        help="oracle | null | builtin | openai:MODEL | anthropic:MODEL | openai-compatible:MODEL@URL | "
+             "local:PATH|smollm2 | replay:FILE")] = DEFAULT_BACKEND,
     category: Annotated[Optional[list[str]], typer.Option(help=CATEGORY_HELP)] = None,
     limit: Annotated[Optional[int], typer.Option(help="at most N functions per category")] = None,
     ids: Annotated[Optional[list[str]], typer.Option(help="only these functions (fNNNNN or CATEGORY/fNNNNN)")] = None,
-    workers: Annotated[int, typer.Option(help="investigations in parallel (processes); default: the CPU count, at most 8")] = 0,
+    workers: Annotated[int, typer.Option(
+        help="investigations in parallel (processes); default: the CPU count, at most 8")] = 0,
     seed: Annotated[int, typer.Option(help="investigation seed (recorded)")] = 0,
     max_rounds: Annotated[int, typer.Option(help="round cap per investigation")] = 20,
     judge: Annotated[str, typer.Option(help="multiple-choice judge: offline | an LLM backend spec (never the "
@@ -150,11 +155,10 @@ def bench(
                                              "installed; recorded in run.json and printed with the scores")] = False,
 ) -> None:
     """Investigate and score suite functions; results stream to RUN_DIR/results.jsonl."""
-    from find_functions.layout import SuiteError
     from evals.runner import BenchConfig, RunError, run_bench
-    from evals.summary import print_summary
-
     from evals.suites import SERVE_MODES
+    from evals.summary import print_summary
+    from find_functions.layout import SuiteError
 
     if workers < 0:
         raise _fail("--workers must be >= 1 (or 0 for one per CPU)")
@@ -189,17 +193,18 @@ def score(run_dir: Path) -> None:
 @app.command()
 def show(path: Annotated[Path, typer.Argument(help="RUN_DIR/<category>/<id> or a transcript.jsonl")]) -> None:
     """Print an investigation's transcript: experiments, observations, hypotheses, the answer."""
-    from agent.transcript import render_transcript, transcript_path
+    from agent.transcript import TranscriptError, render_transcript, transcript_path
 
-    target = transcript_path(path)
-    if not target.is_file():
-        raise _fail(f"no transcript at {target}")
-    render_transcript(target, console=out)
+    try:
+        render_transcript(transcript_path(path), console=out)
+    except (TranscriptError, FileNotFoundError) as e:
+        raise _fail(str(e)) from None
 
 
 @app.command()
 def report(run_dir: Annotated[Path, typer.Argument(
-               help="a run of `aia bench` or `aia label`, or a session of `aia chat` (the kind is read from its files)")],
+               help="a run of `aia bench` or `aia label`, or a session of `aia chat` "
+                    "(the kind is read from its files)")],
            out_dir: Annotated[Optional[Path], typer.Option("--out", help="default RUN_DIR/report")] = None) -> None:
     """Write a static HTML report of a bench run, label run or chat session (opens offline from file://)."""
     from evals.report import ReportError, build_report
@@ -213,19 +218,25 @@ def report(run_dir: Annotated[Path, typer.Argument(
 
 @app.command()
 def label(
-    model: Annotated[str, typer.Option(help="minilm | smollm2 | gemma3-270m | toy-induction | a hub name or local path")],
+    model: Annotated[str, typer.Option(
+        help="minilm | smollm2 | gemma3-270m | toy-induction | a hub name or local path")],
     units_: Annotated[list[str], typer.Option("--units", help="unit addresses, e.g. layer.3.mlp.neuron.0:100 "
                                                               "or layer.1.attn (repeatable)")],
     out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
     backend: Annotated[str, typer.Option(help="builtin | openai:MODEL | anthropic:MODEL | "
-                                              "openai-compatible:MODEL@URL | local:PATH|smollm2")] = "builtin",
-    workers: Annotated[int, typer.Option(help="units in parallel (processes, each holding the model)")] = 1,
-    k: Annotated[int, typer.Option(help="top-activating exemplars per unit (half are held out for scoring)")] = 20,
-    corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = "default",
-    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = 4000,
-    simulator: Annotated[str, typer.Option(help="who scores descriptions: offline | an LLM spec")] = "offline",
-    max_rounds: Annotated[int, typer.Option(help="round cap per unit (LLM backends)")] = 12,
-    seed: Annotated[int, typer.Option(help="scoring seed (baselines, detection samples)")] = 0,
+                                              "openai-compatible:MODEL@URL | local:PATH|smollm2")
+                       ] = LabelConfig.backend,
+    workers: Annotated[int, typer.Option(help="units in parallel (processes, each holding the model)")
+                       ] = LabelConfig.workers,
+    k: Annotated[int, typer.Option(help="top-activating exemplars per unit (half are held out for scoring)")
+                 ] = LabelConfig.k,
+    corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = LabelConfig.corpus,
+    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")
+                           ] = LabelConfig.max_windows,
+    simulator: Annotated[str, typer.Option(help="who scores descriptions: offline | an LLM spec")
+                         ] = LabelConfig.simulator,
+    max_rounds: Annotated[int, typer.Option(help="round cap per unit (LLM backends)")] = LabelConfig.max_rounds,
+    seed: Annotated[int, typer.Option(help="scoring seed (baselines, detection samples)")] = LabelConfig.seed,
 ) -> None:
     """Label units of a model: exemplars, synthesized and edited inputs, ablation, a description,
     and its scores beside a random and a top-token baseline."""
@@ -255,7 +266,8 @@ def check_heads(
     backend: Annotated[str, typer.Option(help="builtin | an LLM spec, as for `aia label`")] = "builtin",
     roles: Annotated[Optional[Path], typer.Option(help="roles file (default: the toy model's roles.json)")] = None,
     workers: Annotated[int, typer.Option(help="heads in parallel (processes)")] = 1,
-    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for the heads' exemplars (0: all)")] = 4000,
+    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for the heads' exemplars (0: all)")] = (
+        LabelConfig.max_windows),
 ) -> None:
     """Label every attention head of a model and score the roles found against the verified ones."""
     from evals.head_roles import head_role_accuracy
@@ -302,7 +314,8 @@ def check_planted(
     seed: Annotated[int, typer.Option(help="which entity functions, and which neurons")] = 0,
     layer: Annotated[Optional[int], typer.Option(help="layer to plant into (default: the middle one)")] = None,
     corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = "default",
-    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = 4000,
+    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = (
+        LabelConfig.max_windows),
 ) -> None:
     """Plant known concepts into neurons of a real model, label them, and score the labels (FIND's protocol)."""
     from evals.planted_check import run_planted_check
@@ -318,7 +331,8 @@ def check_planted(
 
 
 @app.command()
-def units(model: Annotated[str, typer.Argument(help="minilm | smollm2 | gemma3-270m | a hub name or local path")]) -> None:
+def units(model: Annotated[str, typer.Argument(
+        help="minilm | smollm2 | gemma3-270m | a hub name or local path")]) -> None:
     """List the unit addresses of a model (e.g. layer.3.mlp.neuron.0:1536)."""
     from tools.models import load_model
     from tools.units import list_units
@@ -341,7 +355,8 @@ def chat(
     session_dir: Annotated[Optional[Path], typer.Option(help="where a new session is kept "
                                                               "(default: CACHE/chats/TIME-MODEL)")] = None,
     corpus: Annotated[str, typer.Option(help="exemplar corpus: default | a .txt or .jsonl file")] = "default",
-    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = 4000,
+    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = (
+        LabelConfig.max_windows),  # the label runs' default: chat reads their exemplar cache
     max_rounds: Annotated[int, typer.Option(help="agent turns per question")] = 20,
 ) -> None:
     """Talk with an agent about a model's units; slash commands run tools directly (type /help)."""
