@@ -237,7 +237,7 @@ def exemplars(ctx: ModelToolContext, unit: str, k: int = 10, image: bool = False
         k: How many windows (1 to 20).
         image: Also return an image of the windows with each token coloured by its activation.
     """
-    from agent.labeling import snippet
+    from agent.labeling.neurons import snippet
 
     if not 1 <= k <= 20:
         raise ToolInputError(f"k must be between 1 and 20, got {k}")
@@ -516,15 +516,15 @@ def describe_unit(ctx: ModelToolContext, unit: str) -> ToolOutput:
         unit: One unit, e.g. layer.3.mlp.neuron.117 or layer.2.attn.head.5.
     """
     from agent.builtin.findings import Notebook
-    from agent.labeling import label_unit
+    from agent.labeling.neurons import label_unit
     from agent.ledger import HypothesisUpdate
 
     parsed = ctx.unit_of(unit, single=True)
     if parsed.site == "attn":
         try:
-            from agent.labeling_heads import investigate_head
+            from agent.labeling.heads import investigate_head
         except ImportError:
-            raise ToolInputError("describing attention heads needs agent.labeling_heads, which is not "
+            raise ToolInputError("describing attention heads needs agent.labeling.heads, which is not "
                                  "installed; use attention and ablate on the head instead") from None
         ctx.report(f"testing the role of {parsed} on synthetic sequences")
         result = investigate_head(ctx.model, str(parsed), None)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Callable, Collection, TypeVar
 
 if TYPE_CHECKING:
     from agent.backends.base import Policy
-    from agent.labelers import Labeler
+    from agent.labeling.labelers import Labeler
     from agent.task import Backend, Usage
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -375,7 +375,7 @@ def _plugin(target: str) -> "Backend":
 
 @register("labeler", "builtin", title="the builtin labeler")
 def _builtin_labeler(kinds: Collection[str] = ()) -> "Labeler":
-    from agent.labelers import BuiltinLabeler
+    from agent.labeling.labelers import BuiltinLabeler
 
     return BuiltinLabeler(kinds)
 
@@ -383,7 +383,7 @@ def _builtin_labeler(kinds: Collection[str] = ()) -> "Labeler":
 @via_policy("labeler")
 def _llm_labeler(spec: str, **options: Any) -> "Labeler":
     """An LLM investigating with the model tools; a fresh policy per unit."""
-    from agent.labelers import LLMLabeler
+    from agent.labeling.labelers import LLMLabeler
 
     check("policy", spec, **options)
     return LLMLabeler(spec, lambda: make_policy(spec, **options))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agent.labeling_heads import ROLES, role_from_text
+from agent.labeling.heads import ROLES, role_from_text
 
 
 def predicted_role(row: dict[str, Any]) -> str:

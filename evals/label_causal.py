@@ -11,7 +11,7 @@ paired AUROC, 0.5 = chance, 1 = the description always picks the stronger input.
   with the same template holding a *matched control word*: an alphabetic English word of
   similar frequency (Zipf, wordfreq) and length, so the contrast is not just "rare words
   fire more".  Punctuation and numbers get controls of the same class.  The templates
-  differ from the builtin labeler's own test frames (agent/labeling.py), so the labeler
+  differ from the builtin labeler's own test frames (agent/labeling/neurons.py), so the labeler
   is not graded on the sentences it already tried.  A description naming no term scores None.
 - LLM: the LLM writes ``n`` sentences matching the description, each with a minimal-edit
   control that should not fire.

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from agent.labeler_settings import LabelerSettings
+from agent.labeling.settings import LabelerSettings
 from tools import DEFAULT_MAX_WINDOWS
 
 if TYPE_CHECKING:

@@ -33,7 +33,7 @@ from tools.words import join_pieces
 #: Offline decision threshold on simulated activations in [0, 1]: the lexical simulator
 #: gives 1.0 (decaying 0.1 per rank) to named words and 0.5 to named categories/classes.
 THRESHOLD = 0.5
-#: A token is hot when it reaches this fraction of its excerpt's max (agent/labeling.py's rule).
+#: A token is hot when it reaches this fraction of its excerpt's max (agent/labeling/neurons.py's rule).
 HOT_FRACTION = 0.5
 #: At most this many hot tokens are highlighted per excerpt (the strongest).
 MAX_HIGHLIGHT = 3

@@ -31,7 +31,7 @@ from rich.progress import TimeRemainingColumn
 from rich.table import Table
 from rich.text import Text
 
-from agent.labelers import Labeler, LabelJob
+from agent.labeling.labelers import Labeler, LabelJob
 from evals.label_config import LabelConfig
 from evals.pool import WorkerStartError, resilient_map
 from evals.progress import RunProgress
@@ -115,7 +115,7 @@ class UnitLabeler:
                     "error": f"{type(e).__name__}: {e}"}
 
     def _label(self, unit: str, kind: str, log_dir: Path, started: float) -> dict[str, Any]:
-        from agent.labeling import split_exemplars
+        from agent.labeling.neurons import split_exemplars
         from tools.exemplars import dataset_exemplars
 
         cfg = self.cfg
@@ -128,7 +128,7 @@ class UnitLabeler:
         row: dict[str, Any] = {"unit": unit, "kind": kind, "backend": cfg.backend, "label": result.label,
                                "description": result.description, "evidence": result.evidence}
         if kind == "head":
-            from agent.labeling_heads import role_from_text
+            from agent.labeling.heads import role_from_text
             row["role"] = role_from_text(f"{result.label}. {result.description}")
             row |= _empty_scores()
         else:

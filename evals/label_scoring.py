@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from agent.labeling import peak_word, token_word
+from agent.labeling.neurons import peak_word, token_word
 from evals.label_causal import causal_contrast
 from evals.label_detection import detection_score, fuzzing_score
 from evals.label_simulators import OfflineSimulator, Simulator

@@ -9,7 +9,7 @@ and guesses, token by token, where the unit fires.  Two such readers share one p
   get half), decaying gently with rank; a named WordNet lexname
   (``noun.animal``) predicts 0.5 on words of that category; ``punctuation`` and
   ``start of the text`` name token classes.  It reads the builtin labeler's convention
-  (agent/labeling.py) exactly and any plain-English description roughly.
+  (agent/labeling/neurons.py) exactly and any plain-English description roughly.
 - ``LLMSimulator``: an LLM (any LLM spec, ``agent.registry.complete``) reads
   the description and one excerpt's numbered tokens and answers an integer 0-10 per token,
   as in Bills et al.; one request per excerpt keeps replies short enough for weak models.
@@ -27,7 +27,7 @@ from typing import Protocol
 
 import numpy as np
 
-from agent.labeling import is_punctuation, lemma, lexnames, token_word
+from agent.labeling.neurons import is_punctuation, lemma, lexnames, token_word
 from agent.registry import Complete, complete, register, resolve, via_policy
 from agent.task import Usage
 from prompts import render

@@ -15,14 +15,14 @@ import pytest
 import torch
 
 from agent.builtin.findings import Notebook
-from agent.labeler_settings import HeadLabelerSettings
-from agent.labeling_heads import (
+from agent.labeling.heads import (
     investigate_head,
     label_head,
     repeated_texts,
     role_from_text,
     word_pool,
 )
+from agent.labeling.settings import HeadLabelerSettings
 from evals.head_roles import head_role_accuracy, predicted_role
 from find_functions.heads import MODEL_DIR, ROLES_PATH, load_roles
 from find_functions.heads.verify import assign_role, verify

@@ -1,5 +1,5 @@
 """A label run's defaults live in one place (evals.label_config.LabelConfig) and the builtin
-labelers' thresholds in one record (agent.labeler_settings): every field says what it is, every
+labelers' thresholds in one record (agent.labeling.settings): every field says what it is, every
 command takes its defaults from there, and the labelers obey the thresholds they are given."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from agent.builtin.findings import Notebook
-from agent.labeler_settings import NeuronLabelerSettings
-from agent.labeling import edit_test
+from agent.labeling.neurons import edit_test
+from agent.labeling.settings import NeuronLabelerSettings
 from evals import cli
 from evals.label_config import LabelConfig
 from evals.label_runner import run_labeling
@@ -42,7 +42,7 @@ def _undocumented_fields(path: Path) -> list[str]:
 
 
 def test_every_setting_says_what_it_is() -> None:
-    for module in ("agent/labeler_settings.py", "evals/label_config.py"):
+    for module in ("agent/labeling/settings.py", "evals/label_config.py"):
         assert _undocumented_fields(REPO / module) == [], module
 
 

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from agent.labeling import snippet
-from agent.labeling_llm import LabelingError, investigate_unit_llm, labeling_split_source, labeling_tools
+from agent.labeling.llm import LabelingError, investigate_unit_llm, labeling_split_source, labeling_tools
+from agent.labeling.neurons import snippet
 from agent.model_tools import ModelToolContext
 from agent.registry import make_policy
 from evals.label_runner import run_labeling

@@ -290,7 +290,7 @@ def test_make_simulator_rejects_unknown_specs() -> None:
 @pytest.fixture(scope="module")
 def minilm_river():
     """MiniLM layer 3 neuron 11 and its exemplars from the shared 1000-window cache."""
-    from agent.labeling import split_exemplars
+    from agent.labeling.neurons import split_exemplars
     from tools.exemplars import dataset_exemplars
     from tools.models import load_model
     with warnings.catch_warnings():

@@ -20,8 +20,7 @@ import pytest
 from rich.console import Console
 
 from agent.builtin.findings import Notebook
-from agent.labeler_settings import LabelerSettings
-from agent.labeling import (
+from agent.labeling.neurons import (
     _read_exemplars,
     _second_probes,
     ablation_test,
@@ -34,6 +33,7 @@ from agent.labeling import (
     split_exemplars,
     token_word,
 )
+from agent.labeling.settings import LabelerSettings
 from evals.label_runner import (
     exemplars_json,
     run_labeling,
@@ -219,7 +219,7 @@ def test_planted_neuron_is_labeled_and_run_resumes(tmp_path: Path) -> None:
 
 def test_failed_unit_is_recorded_and_retried_on_resume(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """One failing unit gives an error row, not a stopped run; resuming labels it again."""
-    import agent.labeling as labeling
+    import agent.labeling.neurons as labeling
 
     model = planted_model()
     kw = {"k": 8, "corpus": str(_corpus(tmp_path / "corpus.txt")), "max_windows": None, "n_random": 4,
@@ -304,7 +304,7 @@ def test_run_labeling_rejects_bad_arguments(tmp_path: Path, monkeypatch: pytest.
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(RunError, match="OPENAI_API_KEY"):
         run_labeling(model, "layer.0.mlp.neuron.0", "openai:gpt-4o-mini", tmp_path / "e")
-    monkeypatch.setitem(sys.modules, "agent.labeling_heads", None)   # the head labeler missing
+    monkeypatch.setitem(sys.modules, "agent.labeling.heads", None)   # the head labeler missing
     with pytest.raises(RunError, match="head labeler"):
         run_labeling(model, "layer.0.attn.head.1", "builtin", tmp_path / "f")
 
@@ -390,10 +390,10 @@ def test_aia_label_command_and_check_errors(tmp_path: Path, monkeypatch: pytest.
 
 
 def test_head_units_go_to_the_head_labeler(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Builtin head units are dispatched to agent.labeling_heads; the row carries its role, no scores."""
+    """Builtin head units are dispatched to agent.labeling.heads; the row carries its role, no scores."""
     import types
 
-    from agent.labeling import UnitLabel
+    from agent.labeling.neurons import UnitLabel
 
     calls = []
 
@@ -401,10 +401,10 @@ def test_head_units_go_to_the_head_labeler(tmp_path: Path, monkeypatch: pytest.M
         calls.append((unit, log_dir))
         return UnitLabel(unit, "previous-token head", "Attends to the previous token.", ["pattern 0.9"])
 
-    fake = types.ModuleType("agent.labeling_heads")
+    fake = types.ModuleType("agent.labeling.heads")
     fake.investigate_head = investigate_head
     fake.role_from_text = lambda text: "previous-token" if "previous" in text else "other"
-    monkeypatch.setitem(sys.modules, "agent.labeling_heads", fake)
+    monkeypatch.setitem(sys.modules, "agent.labeling.heads", fake)
     model = planted_model()
     kw = {"k": 8, "corpus": str(_corpus(tmp_path / "corpus.txt")), "max_windows": None, "n_random": 4,
           "cache_root": tmp_path / "cache"}

@@ -19,7 +19,7 @@ from agent.backends.openai_backend import OpenAIPolicy
 from agent.backends.replay_backend import ReplayPolicy
 from agent.builtin.backend import BuiltinBackend
 from agent.chat.responder import BuiltinResponder
-from agent.labelers import BuiltinLabeler, LLMLabeler
+from agent.labeling.labelers import BuiltinLabeler, LLMLabeler
 from agent.loop import AgentBackend
 from agent.registry import UnknownSpec, accepted, check, complete, entry, is_llm, llm_forms, resolve
 from agent.task import Usage
@@ -144,7 +144,7 @@ def test_py_plugins_load_and_a_bad_one_is_named() -> None:
 
 
 def test_the_builtin_labeler_checks_its_head_labeler(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "agent.labeling_heads", None)
+    monkeypatch.setitem(sys.modules, "agent.labeling.heads", None)
     resolve("labeler", "builtin", kinds={"neuron"})
     with pytest.raises(ValueError, match="need the head labeler"):
         resolve("labeler", "builtin", kinds={"neuron", "head"})

@@ -9,7 +9,7 @@ A unit fires on tokens, but people (and labels) name words: 'psychologist', not 
   (``Ġ``, ``▁``, newline ``Ċ``, tab ``ĉ``) starts a word; a piece that starts with a letter or
   digit right after a piece ending with one continues it (``Ġpsych`` ``ologist``).
 
-The planted neurons (find_functions/planted.py), the builtin labeler (agent/labeling.py) and
+The planted neurons (find_functions/planted.py), the builtin labeler (agent/labeling/neurons.py) and
 the offline simulator (evals/label_simulators.py) all group pieces with these rules, so a word
 the labeler names is the word the simulator matches and the word a planted neuron computes on.
 """

@@ -1,7 +1,7 @@
 """The labeler role: one call, `labeler(job) -> UnitLabel`, whoever investigates the unit.
 
-`aia label` asks its labeler the same way for the builtin labeler (agent.labeling for neurons
-and dims, agent.labeling_heads for attention heads) and for an LLM (agent.labeling_llm); the spec
+`aia label` asks its labeler the same way for the builtin labeler (agent.labeling.neurons for neurons
+and dims, agent.labeling.heads for attention heads) and for an LLM (agent.labeling.llm); the spec
 registry (agent.registry) builds one from `--backend`.
 """
 
@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Collection, Protocol
 
-from agent.labeler_settings import LabelerSettings
+from agent.labeling.settings import LabelerSettings
 
 if TYPE_CHECKING:
     from agent.backends.base import Policy
-    from agent.labeling import UnitLabel
+    from agent.labeling.neurons import UnitLabel
     from tools.exemplars import Exemplar
     from tools.models import SubjectModel
 
@@ -50,17 +50,17 @@ class BuiltinLabeler:
     def __init__(self, kinds: Collection[str] = ()) -> None:
         if "head" in kinds:  # fail before the run starts, not once per head
             try:
-                import agent.labeling_heads  # noqa: F401
+                import agent.labeling.heads  # noqa: F401
             except ImportError as e:
-                raise ValueError(f"head units (layer.L.attn.head.H) need the head labeler agent.labeling_heads, "
+                raise ValueError(f"head units (layer.L.attn.head.H) need the head labeler agent.labeling.heads, "
                                  f"which cannot be imported here ({e}); label neurons or dims, or use an LLM backend"
                                  ) from e
 
     def __call__(self, job: LabelJob) -> "UnitLabel":
         if job.kind == "head":
-            from agent.labeling_heads import investigate_head
+            from agent.labeling.heads import investigate_head
             return investigate_head(job.model, job.unit, job.log_dir, job.builtin.head)
-        from agent.labeling import investigate_unit
+        from agent.labeling.neurons import investigate_unit
         return investigate_unit(job.model, job.unit, job.seen, job.log_dir, job.builtin.neuron)
 
 
@@ -73,7 +73,7 @@ class LLMLabeler:
         self.new_policy = new_policy
 
     def __call__(self, job: LabelJob) -> "UnitLabel":
-        from agent.labeling_llm import investigate_unit_llm
+        from agent.labeling.llm import investigate_unit_llm
         return investigate_unit_llm(job.model, job.unit, self.new_policy(), job.seen, job.log_dir, backend=self.spec,
                                     corpus=job.corpus, max_rounds=job.max_rounds, cache_root=job.cache_root,
                                     max_windows=job.max_windows)

@@ -30,8 +30,8 @@ from pathlib import Path
 import torch
 
 from agent.builtin.findings import Notebook
-from agent.labeler_settings import HeadLabelerSettings
-from agent.labeling import UnitLabel, run_notebook
+from agent.labeling.neurons import UnitLabel, run_notebook
+from agent.labeling.settings import HeadLabelerSettings
 from tools.activations import eager_attention
 from tools.interventions import ablate
 from tools.models import SubjectModel
@@ -248,7 +248,7 @@ def _describe(role: str, s: dict[str, float], dominant_share: float,
 def investigate_head(model: SubjectModel, unit: str, log_dir: Path | None = None,
                      settings: HeadLabelerSettings = DEFAULTS) -> UnitLabel:
     """``label_head`` with its notebook streamed to ``log_dir/transcript.jsonl``, like
-    ``agent.labeling.investigate_unit``."""
+    ``agent.labeling.neurons.investigate_unit``."""
     return run_notebook(unit, lambda notebook: label_head(model, unit, notebook, settings), log_dir,
                         seed=settings.seed)
 

@@ -1,6 +1,6 @@
 """The builtin labelers' thresholds, gathered so that a label run can record what shaped it.
 
-Each was a module constant of `agent.labeling` (neurons and dims) or `agent.labeling_heads`
+Each was a module constant of `agent.labeling.neurons` (neurons and dims) or `agent.labeling.heads`
 (attention heads), where no run recorded it. They live here as frozen records with one docstring
 per field (after Delphi's config dataclasses); the labelers take them as an argument and
 `aia label` writes them to its run's config.json. The defaults are the values the labelers were
@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True)
 class NeuronLabelerSettings:
-    """Thresholds of the builtin neuron (and residual-dimension) labeler, `agent.labeling`."""
+    """Thresholds of the builtin neuron (and residual-dimension) labeler, `agent.labeling.neurons`."""
 
     hot_fraction: float = 0.5
     """A word is "hot" in an exemplar when it reaches this fraction of that exemplar's peak."""
@@ -85,7 +85,7 @@ class NeuronLabelerSettings:
 
 @dataclass(frozen=True)
 class HeadLabelerSettings:
-    """Thresholds and probe sizes of the builtin attention-head labeler, `agent.labeling_heads`."""
+    """Thresholds and probe sizes of the builtin attention-head labeler, `agent.labeling.heads`."""
 
     pattern_threshold: float = 0.4
     """Mean attention a head must put on its role's target position."""

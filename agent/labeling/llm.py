@@ -18,7 +18,7 @@ from typing import Any
 
 from agent.backends.base import Policy
 from agent.engine import Engine
-from agent.labeling import UnitLabel, split_exemplars
+from agent.labeling.neurons import UnitLabel, split_exemplars
 from agent.model_tools import LabelSubmission, ModelToolContext, model_tool_registry
 from agent.tools_registry import ToolRegistry
 from agent.transcript import TranscriptWriter

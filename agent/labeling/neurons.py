@@ -38,7 +38,7 @@ from typing import Any, Callable
 
 from agent.builtin.backend import TranscriptSink
 from agent.builtin.findings import Notebook
-from agent.labeler_settings import NeuronLabelerSettings
+from agent.labeling.settings import NeuronLabelerSettings
 from agent.task import Usage
 from agent.transcript import TranscriptWriter
 from tools.activations import call_unit
