@@ -93,14 +93,17 @@ class Engine:
     have an `interrupt` (threading.Event). `observe_extra()` adds fields to every `tool_result`
     event (bench: the black box's call count). `history` and `rounds` continue an earlier
     conversation (a resumed chat). `task_kind` (bench) words the nudge and the final request for
-    a task's answer format (description, domain, code).
+    a task's answer format (description, domain, code). `status_line()` (bench: rounds used and
+    black-box calls) is appended to every observation, so that the investigator always knows what
+    it has left; it goes into new messages only, so the cached prefix stays as it was.
     """
 
     def __init__(self, policy: Policy, tools: ToolRegistry, ctx: Any, *, system: str,
                  transcript: TranscriptWriter | None = None, finish_tool: str | None = None,
                  observation_chars: int = 4000, on_event: EventCallback | None = None,
                  observe_extra: Callable[[], dict[str, Any]] | None = None, history: list[Entry] | None = None,
-                 rounds: int = 0, task_kind: str | None = None) -> None:
+                 rounds: int = 0, task_kind: str | None = None,
+                 status_line: Callable[[], str] | None = None) -> None:
         if finish_tool is not None and finish_tool not in tools:
             raise ValueError(f"finish_tool {finish_tool!r} is not among the tools {tools.names()}")
         self.policy = policy
@@ -113,6 +116,7 @@ class Engine:
         self.on_event = on_event
         self.observe_extra = observe_extra
         self.task_kind = task_kind
+        self.status_line = status_line
         self.history: list[Entry] = list(history or [])
         self.rounds = rounds
         self.usage = Usage()
@@ -212,6 +216,8 @@ class Engine:
 
     def _observe(self, call_id: str, name: str, out: ToolOutput, seconds: float) -> None:
         text = truncate(out.text, self.observation_chars)
+        if self.status_line is not None:
+            text += "\n" + self.status_line()
         images = out.images if self.policy.accepts_images else []
         self.history.append(ToolResult(call_id, name, text, images, out.is_error, out.data))
         extra = self.observe_extra() if self.observe_extra is not None else {}

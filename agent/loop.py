@@ -55,16 +55,20 @@ class AgentBackend:
     def investigate(self, task: Task, log_dir: Path | None = None) -> Investigation:
         log = TranscriptWriter(log_dir)
         tools = self.tools.for_kind(task.kind)
-        if self.sandbox_factory is None:  # run_python is offered only when there is a sandbox to run it in
-            tools = tools.without("run_python")
+        if self.sandbox_factory is None:  # run_python and check_code (the candidate runs there) need a sandbox
+            tools = tools.without("run_python", "check_code")
         ctx = ToolContext(task, max_batch=self.max_batch, sandbox_factory=self.sandbox_factory)
         text_protocol = not self.policy.native_tools
-        engine = Engine(self.policy, tools, ctx,
-                        system=render("system", text_protocol=text_protocol, tools=tools.docs()),
-                        transcript=log, finish_tool="submit", observation_chars=self.observation_chars,
-                        observe_extra=lambda: {"black_box_calls": task.black_box.calls}, task_kind=task.kind)
         max_rounds = self.budget.max_rounds or task.max_rounds
         calls_before = task.black_box.calls
+        engine = Engine(self.policy, tools, ctx,
+                        system=render("system", text_protocol=text_protocol, tools=tools.docs(), kind=task.kind),
+                        transcript=log, finish_tool="submit", observation_chars=self.observation_chars,
+                        observe_extra=lambda: {"black_box_calls": task.black_box.calls}, task_kind=task.kind,
+                        # the final request is one round past the cap: it still reads "20 of 20 used"
+                        status_line=lambda: render("status_line", round=min(engine.rounds, max_rounds),
+                                                   max_rounds=max_rounds,
+                                                   calls=task.black_box.calls - calls_before))
         try:
             log.write("start", task_id=task.id, kind=task.kind, backend=self.name, max_rounds=max_rounds,
                       tools=tools.names(), native_tools=self.policy.native_tools)

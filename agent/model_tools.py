@@ -30,17 +30,32 @@ from prompts import render
 from tools import DEFAULT_MAX_WINDOWS, activations, function_vectors, interventions, units
 from tools.activations import eager_attention
 from tools.corpus import load_corpus
-from tools.exemplars import CacheSpec, Exemplar, Exemplars, build_cache, dataset_exemplars
+from tools.exemplars import (
+    TOP_DEPTH,
+    CacheSpec,
+    Exemplar,
+    Exemplars,
+    UnitStats,
+    build_cache,
+    dataset_exemplars,
+    search_windows,
+)
+from tools.exemplars import (
+    unit_stats as cache_unit_stats,
+)
 from tools.function_vectors import zero_shot_accuracy
-from tools.inputs import edit_inputs, fill_template
+from tools.inputs import edit_inputs, fill_template_spans
 from tools.models import SubjectModel
 from tools.plots import token_activations
 from tools.units import Unit, UnitError, validate
+from tools.words import piece_words
 
 #: Texts per forward pass in tools that take many texts; the interrupt flag is checked between them.
 BATCH = 16
 #: Most texts one call may send (each is a forward pass row).
 MAX_TEXTS = 256
+#: Random same-size unit sets ablated as the baseline of an encoder ablation.
+BASELINE_UNITS = 5
 #: Tokens shown per text in per-token listings (the rest are counted).
 MAX_TOKENS_SHOWN = 48
 
@@ -71,6 +86,9 @@ class ModelToolContext:
     max_windows: int | None = DEFAULT_MAX_WINDOWS
     window: int = 64
     exemplar_source: ExemplarSource | None = None
+    #: Windows of the exemplar corpus that no tool may show (the labeling runner's held-out ones);
+    #: called once, on the first corpus search.
+    hidden_windows: Callable[[], set[int]] | None = None
     ledger: Ledger = field(default_factory=Ledger)
     unit: str | None = None
     round_no: int = 0
@@ -80,6 +98,8 @@ class ModelToolContext:
     #: part of the observation.
     progress: Callable[[str], None] | None = None
     _corpus: Any = field(default=None, init=False, repr=False)
+    _stats: dict = field(default_factory=dict, init=False, repr=False)
+    _hidden: set[int] | None = field(default=None, init=False, repr=False)
 
     def report(self, line: str) -> None:
         if self.progress is not None:
@@ -126,11 +146,35 @@ class ModelToolContext:
                     tenth[0] = done * 10 // total
                     self.report(f"{done}/{total} windows scanned")
 
-            build_cache(self.model, self._corpus, [parsed.layer], k=max(k, 20), window=self.window,
+            build_cache(self.model, self._corpus, [parsed.layer], k=max(k, TOP_DEPTH), window=self.window,
                         max_windows=self.max_windows, root=self.cache_root, progress=progress)
         self.check_interrupt()
         return dataset_exemplars(self.model, parsed, k=k, corpus=self._corpus, window=self.window,
                                  max_windows=self.max_windows, root=self.cache_root)
+
+    def spec(self) -> CacheSpec:
+        if self._corpus is None:
+            self._corpus = load_corpus(self.corpus) if isinstance(self.corpus, (str, Path)) else self.corpus
+        return CacheSpec(self.model, self._corpus, self.window, self.max_windows, self.cache_root)
+
+    def unit_stats(self, unit: str, build: bool = True) -> UnitStats | None:
+        """The unit's activation scale on random text (tools.exemplars.unit_stats), once per unit;
+        None when the layer's cache is missing and `build` is False."""
+        if unit not in self._stats:
+            parsed = self.unit_of(unit, single=True)
+            if not self.spec().layer_complete(parsed.layer):
+                if not build:
+                    return None
+                self.dataset_exemplars(str(parsed), 1)
+            self.check_interrupt()
+            self._stats[unit] = cache_unit_stats(self.model, parsed, self._corpus, window=self.window,
+                                           max_windows=self.max_windows, root=self.cache_root)
+        return self._stats[unit]
+
+    def hidden(self) -> set[int]:
+        if self._hidden is None:
+            self._hidden = set(self.hidden_windows()) if self.hidden_windows is not None else set()
+        return self._hidden
 
     def special_tokens(self) -> frozenset[str]:
         return frozenset(getattr(self.model.tokenizer, "all_special_tokens", []) or [])
@@ -246,12 +290,71 @@ def exemplars(ctx: ModelToolContext, unit: str, k: int = 10, image: bool = False
     if not found:
         return ToolOutput(f"{parsed}: no exemplars available", data={"unit": str(parsed), "exemplars": []})
     lines = [f"Top {len(found)} exemplars of {parsed} (activation at the marked token):"]
+    if len(found) < k:
+        lines[0] += f" ({k} asked; no more are available to you: the others are held out or not cached)"
+    try:
+        stats = ctx.unit_stats(str(parsed), build=False) if ctx.exemplar_source is not None \
+            else ctx.unit_stats(str(parsed))
+    except (ValueError, OSError, UnitError):
+        stats = None
+    if stats is not None:
+        lines.append(_scale_line(stats))
     for i, e in enumerate(found, 1):
         finite = sorted(((float(v), t) for t, v in zip(e.tokens, e.values) if not math.isnan(float(v))), reverse=True)
         strongest = ", ".join(f"{_clean(t).strip()} {v:.3g}" for v, t in finite[:3])
         lines.append(f"{i}. {e.score:.3g}: {snippet(e)}   [strongest tokens: {strongest}]")
     images = [_activation_image([(e.tokens, e.values) for e in found], f"top exemplars of {parsed}")] if image else []
     return ToolOutput("\n".join(lines), images=images, data={"unit": str(parsed), "exemplars": found})
+
+
+def _scale_line(st: UnitStats) -> str:
+    tq = ", ".join(f"p{q * 100:g} {_num(v)}" for q, v in st.token_quantiles.items())
+    wq = ", ".join(f"p{q * 100:g} {_num(v)}" for q, v in st.window_quantiles.items())
+    return (f"Scale on random text: per token {tq}; fires (> 0) on {st.firing_rate:.1%} of tokens; "
+            f"window maxima {wq}; corpus top {_num(st.top)}")
+
+
+@tool()
+def unit_stats(ctx: ModelToolContext, unit: str) -> ToolOutput:
+    """A unit's activation scale on random corpus text: quantiles of its per-token activation, the share of tokens on
+    which it fires (> 0), quantiles of its per-window maximum, and its top value over the corpus. Use it to tell a
+    strong activation from an ordinary one.
+
+    Args:
+        unit: One unit, e.g. layer.3.mlp.neuron.117.
+    """
+    parsed = ctx.unit_of(unit, single=True)
+    st = _wrap_value_error(lambda: ctx.unit_stats(str(parsed)))
+    return ToolOutput(f"{parsed} on {st.n_windows} random windows ({st.n_tokens} tokens):\n{_scale_line(st)}",
+                      data=st)
+
+
+@tool()
+def search_corpus(ctx: ModelToolContext, unit: str, word: str, k: int = 10) -> ToolOutput:
+    """Find corpus windows containing a word (whole word, any case) and return them with the unit's activation,
+    strongest first: does the unit fire on this word in natural text, and in which contexts?
+
+    Args:
+        unit: One unit, e.g. layer.3.mlp.neuron.117.
+        word: The word to look for, e.g. "river".
+        k: How many windows to show (1 to 20; up to 64 matching windows are run and ranked).
+    """
+    from agent.labeling.neurons import snippet
+
+    if not 1 <= k <= 20:
+        raise ToolInputError(f"k must be between 1 and 20, got {k}")
+    parsed = ctx.unit_of(unit, single=True)
+    spec = ctx.spec()
+    ctx.check_interrupt()
+    found, total = _wrap_value_error(lambda: search_windows(ctx.model, parsed, word, spec.corpus, window=ctx.window,
+                                                            max_windows=ctx.max_windows, root=ctx.cache_root,
+                                                            exclude=ctx.hidden()))
+    if not found:
+        return ToolOutput(f"no corpus window contains the word {word!r}", data={"unit": str(parsed), "windows": []})
+    lines = [f"{total} corpus windows contain {word!r}; the {min(total, 64)} first were run; "
+             f"the strongest {min(k, len(found))} for {parsed} (peak token marked):"]
+    lines += [f"{i}. {e.score:.3g}: {snippet(e)}" for i, e in enumerate(found[:k], 1)]
+    return ToolOutput("\n".join(lines), data={"unit": str(parsed), "windows": found[:k], "matches": total})
 
 
 @tool()
@@ -278,10 +381,35 @@ def call_unit(ctx: ModelToolContext, unit: str, texts: list[str], image: bool = 
                       data={"unit": acts[0].unit, "rows": rows})
 
 
+def _token_spans(ctx: ModelToolContext, text: str, n_tokens: int) -> list[tuple[int, int]] | None:
+    """Character span of each token of `text` as the model tokenizes it (None when the tokenizer
+    gives no offsets or a different token count)."""
+    try:
+        offsets = ctx.model.tokenizer(text, return_offsets_mapping=True)["offset_mapping"]
+    except (NotImplementedError, TypeError, ValueError, KeyError):
+        return None
+    return [tuple(o) for o in offsets] if len(offsets) == n_tokens else None
+
+
+def _slot_activation(values: list[float], offsets: list[tuple[int, int]] | None,
+                     spans: list[tuple[int, int]]) -> float:
+    """The largest activation on the tokens that overlap a slot's fills (NaN if none do)."""
+    if offsets is None:
+        return float("nan")
+    hit = [v for (a, b), v in zip(offsets, values) if b > a and not math.isnan(v)
+           and any(a < e and s < b for s, e in spans)]
+    return max(hit) if hit else float("nan")
+
+
+def _sort_key(v: float) -> float:
+    return -v if not math.isnan(v) else math.inf
+
+
 @tool()
 def synthesize(ctx: ModelToolContext, unit: str, template: str, slots: dict[str, list[str]], n: int = 20) -> ToolOutput:
     """Fill a template's {slots} with every combination of the given values (or n of them), run the texts, and return
-    the unit's peak activation on each, strongest first.
+    the unit's activation at each slot (on the tokens of the filled-in word) beside its peak over the whole text,
+    sorted by the slot activation, strongest first.
 
     Args:
         unit: A unit address, e.g. layer.3.mlp.neuron.117.
@@ -292,27 +420,38 @@ def synthesize(ctx: ModelToolContext, unit: str, template: str, slots: dict[str,
 
     if not 1 <= n <= MAX_TEXTS:
         raise ToolInputError(f"n must be between 1 and {MAX_TEXTS}, got {n}")
-    texts = _wrap_value_error(lambda: fill_template(template, slots, n))
-    if not texts:
+    filled = _wrap_value_error(lambda: fill_template_spans(template, slots, n))
+    if not filled:
         raise ToolInputError("the template produced no texts: every slot needs at least one value")
-    acts = ctx.activations(unit, texts)
-    peaks = []
-    for a in acts:
+    acts = ctx.activations(unit, [f.text for f in filled])
+    rows = []
+    for f, a in zip(filled, acts):
         values = [float(v) for v in (a.values if a.values.ndim == 1 else a.values.max(axis=1))]
         i, peak = _peak(values, a.tokens, ctx.special_tokens())
-        peaks.append((peak, a.text, _clean(a.tokens[i]).strip()))
-    peaks.sort(key=lambda p: -p[0] if not math.isnan(p[0]) else math.inf)
-    lines = [f"{_num(p)}  {t!r} (peak at {tok!r})" for p, t, tok in peaks]
-    return ToolOutput(f"Peak activation of {acts[0].unit} on {len(texts)} filled templates, strongest first:\n"
-                      + "\n".join(lines),
-                      data={"unit": acts[0].unit, "texts": [t for _, t, _ in peaks], "peaks": [p for p, _, _ in peaks]})
+        offsets = _token_spans(ctx, a.text, len(a.tokens))
+        at = {name: _slot_activation(values, offsets, spans) for name, spans in f.spans.items()}
+        best = max((v for v in at.values() if not math.isnan(v)), default=float("nan"))
+        rows.append({"text": a.text, "slot": best, "slots": at, "peak": peak,
+                     "peak_token": _clean(a.tokens[i]).strip()})
+    rows.sort(key=lambda r: (_sort_key(r["slot"]), _sort_key(r["peak"])))
+    several = len(filled[0].spans) > 1
+    lines = []
+    for r in rows:
+        slot = (", ".join(f"{k} {_num(v)}" for k, v in r["slots"].items()) if several else _num(r["slot"]))
+        lines.append(f"at slot {slot}; peak {_num(r['peak'])} at {r['peak_token']!r}  {r['text']!r}")
+    return ToolOutput(f"Activation of {acts[0].unit} at the filled slot (and its peak over the text) on "
+                      f"{len(filled)} filled templates, strongest slot first:\n" + "\n".join(lines),
+                      data={"unit": acts[0].unit, "texts": [r["text"] for r in rows],
+                            "slot_values": [r["slot"] for r in rows], "slots": [r["slots"] for r in rows],
+                            "peaks": [r["peak"] for r in rows]})
 
 
 @tool()
 def edit(ctx: ModelToolContext, unit: str, text: str, swaps: dict[str, list[str]] | None = None,
          remove_words: list[str] | None = None) -> ToolOutput:
     """Make minimal edits of one text (swap a word for others, or remove a word) and report how each changes the unit's
-    peak activation.
+    peak activation, and at which word the peak is. An edit whose word is not in the text is skipped (the output
+    says so); the others still run.
 
     Args:
         unit: One unit, e.g. layer.3.mlp.neuron.117.
@@ -322,27 +461,40 @@ def edit(ctx: ModelToolContext, unit: str, text: str, swaps: dict[str, list[str]
     """
 
     parsed = ctx.unit_of(unit, single=True)
-    edits = _wrap_value_error(lambda: edit_inputs(text, swaps=swaps, remove_words=remove_words))
+    skipped: list[str] = []
+    edits = _wrap_value_error(lambda: edit_inputs(text, swaps=swaps, remove_words=remove_words, skipped=skipped))
     texts = list(dict.fromkeys([text] + [e.edited for e in edits]))
-    acts = {a.text: _peak([float(v) for v in a.values], a.tokens, ctx.special_tokens())[1]
-            for a in ctx.activations(str(parsed), texts)}
-    before = acts[text]
-    lines = [f"original {text!r}: peak {_num(before)}"]
+    acts = {}
+    for a in ctx.activations(str(parsed), texts):
+        values = [float(v) for v in a.values]
+        i, peak = _peak(values, a.tokens, ctx.special_tokens())
+        acts[a.text] = (peak, _peak_place(a.tokens, i))
+    before, where = acts[text]
+    lines = [f"original {text!r}: peak {_num(before)} at {where}"]
     effects = []
     for e in edits:
-        after = acts[e.edited]
+        after, at = acts[e.edited]
         effects.append({"change": e.change, "edited": e.edited, "before": before, "after": after,
-                        "delta": after - before})
-        lines.append(f"{e.change}: peak {_num(after)} (change {after - before:+.3g})  {e.edited!r}")
+                        "delta": after - before, "peak_at": at})
+        lines.append(f"{e.change}: peak {_num(after)} at {at} (change {after - before:+.3g})  {e.edited!r}")
+    lines += [f"skipped {reason}" for reason in skipped]
     return ToolOutput(f"Edits of one text, unit {parsed}:\n" + "\n".join(lines),
-                      data={"unit": str(parsed), "effects": effects})
+                      data={"unit": str(parsed), "effects": effects, "peak_at": where, "skipped": skipped})
+
+
+def _peak_place(tokens: list[str], i: int) -> str:
+    """'token' #i of word 'w': where a peak is, as the token, its position and its whole word."""
+    word = piece_words(tokens)[i] if tokens else ""
+    tok = _clean(tokens[i]).strip() or tokens[i]
+    return f"{tok!r} (token {i}" + (f", word {word!r})" if word and word != tok.lower() else ")")
 
 
 @tool()
 def ablate(ctx: ModelToolContext, unit: str, texts: list[str], mode: Literal["zero", "mean", "resample"] = "zero",
            downstream: list[str] | None = None) -> ToolOutput:
     """Knock a unit (or range) out at every token and measure what changes: next-token predictions and loss (language
-    models) or the sentence embedding (encoders), and optionally later units.
+    models) or the sentence embedding (encoders: with each token's output change and, as a baseline, the mean effect of
+    ablating random other units of the same site, as many as ablated), and optionally later units.
 
     Args:
         unit: The unit or range to ablate, e.g. layer.3.mlp.neuron.117 or layer.2.attn.head.0:4.
@@ -357,6 +509,13 @@ def ablate(ctx: ModelToolContext, unit: str, texts: list[str], mode: Literal["ze
         raise ToolInputError(f"{len(texts)} texts; ablate takes up to 64")
     ctx.check_interrupt()
     r = _wrap_value_error(lambda: interventions.ablate(ctx.model, parsed, texts, mode=mode, downstream=downstream))
+    base = None
+    if not ctx.model.is_causal and parsed.indices is not None:
+        ctx.check_interrupt()
+        try:
+            base = interventions.random_unit_baseline(ctx.model, parsed, texts, mode=mode, n=BASELINE_UNITS)
+        except ValueError:
+            base = None
     lines = [f"Ablating {r.unit} ({r.mode}):"]
     for i, t in enumerate(texts):
         line = f"{t!r}:"
@@ -367,11 +526,19 @@ def ablate(ctx: ModelToolContext, unit: str, texts: list[str], mode: Literal["ze
             line += f" top next tokens {before} -> {after}"
         if r.embedding_cosine is not None:
             line += f" embedding cosine (original vs ablated) {r.embedding_cosine[i]:.4f}"
+            if base is not None and base.embedding_effect is not None:
+                line += (f" (effect 1-cos {1 - r.embedding_cosine[i]:.3g} vs {base.embedding_effect[i]:.3g} "
+                         f"for {len(base.units)} random same-size ablations of {parsed.site})")
+            if r.token_cosine is not None:
+                effect = [1 - c for c in r.token_cosine[i]]
+                line += "\n    per-token effect 1-cos: " + _token_listing(r.tokens[i], effect)
         lines.append(line)
     for d, changes in r.downstream.items():
         lines.append(f"downstream {d}: mean |change| per text " + ", ".join(f"{c:.3g}" for c in changes))
     data = {"unit": r.unit, "mode": r.mode, "kl": r.kl, "loss_before": r.loss_before, "loss_after": r.loss_after,
-            "embedding_cosine": r.embedding_cosine, "downstream": r.downstream}
+            "embedding_cosine": r.embedding_cosine, "downstream": r.downstream, "token_cosine": r.token_cosine,
+            "baseline_units": base.units if base else None,
+            "baseline_embedding_effect": base.embedding_effect if base else None}
     return ToolOutput("\n".join(lines), data=data)
 
 
@@ -573,12 +740,42 @@ def submit_label(ctx: ModelToolContext, label: str, description: str, evidence: 
         return ToolOutput(render("answer_rejected", what="Label", problems=problems, tool="submit_label"),
                           is_error=True)
     ctx.submitted = LabelSubmission(label.strip(), description.strip(), evidence)
-    return ToolOutput("Label accepted.", answer=Answer(description=description.strip(), label=label.strip()),
-                      data=ctx.submitted)
+    check = _simulation_check(ctx, description.strip())
+    return ToolOutput(render("label_accepted", check=check),
+                      answer=Answer(description=description.strip(), label=label.strip()), data=ctx.submitted)
 
 
-MODEL_TOOLS = ToolRegistry([list_units, exemplars, call_unit, synthesize, edit, ablate, patch, steer, attention,
-                            function_vector, describe_unit, record_hypotheses, submit_label])
+#: Labeling exemplars the submit_label check reads, and windows it lists.
+CHECK_EXEMPLARS = 20
+CHECK_ROWS = 5
+
+
+def _simulation_check(ctx: ModelToolContext, description: str) -> dict | None:
+    """The offline simulator's pooled correlation on the unit's labeling exemplars: those
+    `ctx.top_exemplars` serves, which in a labeling run is the labeling split only (the held-out
+    windows never reach this check).  None when there is no unit or no exemplar."""
+    from agent.labeling.simulate import lexical_simulate, pooled_correlation
+
+    if ctx.unit is None:
+        return None
+    try:
+        found = ctx.top_exemplars(ctx.unit, CHECK_EXEMPLARS)
+        preds = lexical_simulate(description, [e.tokens for e in found]) if found else []
+    except (ToolInputError, ValueError, OSError, UnitError):
+        return None
+    if not found:
+        return None
+    rows = []
+    for i, (e, p) in enumerate(zip(found[:CHECK_ROWS], preds), 1):
+        j, peak = _peak([float(v) for v in e.values], e.tokens, ctx.special_tokens())
+        m = int(p.argmax()) if len(p) and p.max() > 0 else None
+        rows.append({"i": i, "peak": peak, "peak_word": piece_words(e.tokens)[j], "predicted": float(p[j]),
+                     "matched": piece_words(e.tokens)[m] if m is not None and m != j else ""})
+    return {"n": len(found), "r": pooled_correlation(preds, [e.values for e in found]), "rows": rows}
+
+
+MODEL_TOOLS = ToolRegistry([list_units, exemplars, unit_stats, search_corpus, call_unit, synthesize, edit, ablate,
+                            patch, steer, attention, function_vector, describe_unit, record_hypotheses, submit_label])
 
 
 def model_tool_registry(kind: Literal["label", "chat"]) -> ToolRegistry:

@@ -126,6 +126,8 @@ class BlackBoxProxy:
         outputs: list = []
         for start in range(0, len(inputs), self._max_batch):
             outputs += self._call(self._name, inputs[start : start + self._max_batch])
+        if hasattr(x, "tolist"):  # an array in, an array out: vectorised code keeps working on it
+            return _as_array(outputs)
         return outputs
 
     def _plain_input(self, value: Any) -> Any:
@@ -141,6 +143,37 @@ class BlackBoxProxy:
 
     def __repr__(self) -> str:
         return f"<black box {self._name}: {self._name}(x) -> output, {self._name}([x1, x2, ...]) -> [outputs]>"
+
+
+def _as_array(outputs: list) -> Any:
+    """Outputs as a numpy array: floats (None as NaN) when they are all numbers, else objects or strings."""
+    import numpy as np
+
+    if all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in outputs):
+        return np.array([math.nan if v is None else v for v in outputs], dtype=float)
+    if all(isinstance(v, str) for v in outputs):
+        return np.array(outputs, dtype=str)
+    return np.array(outputs, dtype=object)
+
+
+def fit(model: Callable[..., Any], xs: Any, ys: Any, p0: Any = None) -> tuple[Any, float]:
+    """Least-squares fit of `model(x, *params)` to (xs, ys) with scipy.optimize.curve_fit.
+
+    Returns (params, rmse): the fitted parameters as an array and the root-mean-square residual.
+    Points where ys is None or not finite are left out. Without p0, curve_fit needs the number of
+    parameters from model's signature, so give p0 when model takes *args.
+    """
+    import numpy as np
+    from scipy.optimize import curve_fit
+
+    x = np.asarray(xs, dtype=float)
+    y = np.asarray([math.nan if v is None else v for v in np.asarray(ys, dtype=object).tolist()], dtype=float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() == 0:
+        raise ValueError("fit() got no finite (x, y) pairs")
+    params, _ = curve_fit(model, x[keep], y[keep], p0=p0, maxfev=20000)
+    residual = y[keep] - np.asarray(model(x[keep], *params), dtype=float)
+    return params, float(np.sqrt(np.mean(residual**2)))
 
 
 def _is_batch(x: Any) -> bool:
@@ -358,14 +391,23 @@ def make_plot(show: Callable[[Any], None]) -> Callable[..., None]:
             font = ImageFont.load_default(size=12)
         except TypeError:  # pillow < 10.1 has no sized default font
             font = ImageFont.load_default()
-        for i in range(5):
-            fx, fy = x0 + (x1 - x0) * i / 4, y0 + (y1 - y0) * i / 4
+        for fx in _ticks(x0, x1):
             px, _ = to_px(fx, y0)
-            _, py = to_px(x0, fy)
             draw.line([(px, top), (px, height - bottom)], fill=(230, 230, 230))
+            draw.line([(px, height - bottom), (px, height - bottom + 4)], fill="black")
+            draw.text((px, height - bottom + 6), f"{fx:.6g}", fill="black", font=font, anchor="ma")
+        for fy in _ticks(y0, y1):
+            _, py = to_px(x0, fy)
             draw.line([(left, py), (width - right, py)], fill=(230, 230, 230))
-            draw.text((px, height - bottom + 6), f"{fx:.3g}", fill="black", font=font, anchor="ma")
-            draw.text((left - 6, py), f"{fy:.3g}", fill="black", font=font, anchor="rm")
+            draw.line([(left - 4, py), (left, py)], fill="black")
+            draw.text((left - 6, py), f"{fy:.4g}", fill="black", font=font, anchor="rm")
+        for fx, fy in ((0.0, None), (None, 0.0)):  # the axes through 0, when in view
+            if fx is not None and x0 < fx < x1:
+                px, _ = to_px(fx, y0)
+                draw.line([(px, top), (px, height - bottom)], fill=(150, 150, 150))
+            if fy is not None and y0 < fy < y1:
+                _, py = to_px(x0, fy)
+                draw.line([(left, py), (width - right, py)], fill=(150, 150, 150))
         draw.rectangle([left, top, width - right, height - bottom], outline="black")
         segment: list[tuple[float, float]] = []
         for x, y in points + [(None, None)]:
@@ -394,6 +436,16 @@ def _number(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+def _ticks(low: float, high: float, target: int = 6) -> list[float]:
+    """Round tick positions in [low, high]: multiples of a 1-2-5 step, so labels read 0, 20, 40."""
+    raw = (high - low) / target
+    if not raw > 0 or not math.isfinite(raw):
+        return [low]
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(f * power for f in (1, 2, 5, 10) if raw <= f * power)
+    return [round(k * step, 12) for k in range(math.ceil(low / step), math.floor(high / step) + 1)]
+
+
 def _span(values: list[float]) -> tuple[float, float]:
     """The axis range: the data's range plus a 4% margin, so points on the edges stay visible."""
     low, high = min(values), max(values)
@@ -415,6 +467,7 @@ class Runtime:
             self.namespace[name] = BlackBoxProxy(name, self._call_parent, config["max_batch"])
         self.namespace["show"] = self.images.show
         self.namespace["plot"] = make_plot(self.images.show)
+        self.namespace["fit"] = fit
 
     def _call_parent(self, name: str, inputs: list) -> list:
         self.channel.send({"op": "call", "name": name, "inputs": inputs})

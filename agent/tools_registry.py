@@ -7,16 +7,19 @@ One source means the model is never told about an argument the code does not acc
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
 import io
+import json
 import math
+import random
 import re
 import typing
 from contextlib import ExitStack
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable
+from typing import Annotated, Any, Callable, Iterable
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from agent.ledger import HypothesisUpdate, Ledger
 from agent.messages import ToolCall
@@ -54,6 +57,11 @@ class ToolContext:
     sandbox_factory: Callable[[dict[str, Callable[[list], list]]], Any] | None = None
     #: The last answer passed to `submit`, valid or not: the fallback when none is accepted.
     attempted: Answer | None = None
+    #: Every input f answered in this investigation and its output: `submit` checks accepted code
+    #: on these, so that the check costs no black-box calls.
+    observed: dict[Any, Any] = field(default_factory=dict)
+    #: How many `check_code` runs so far: each draws a new set of inputs.
+    checks: int = 0
     _sandbox: Any = None
     _stack: ExitStack = field(default_factory=ExitStack)
 
@@ -75,7 +83,11 @@ class ToolContext:
             bad = [x for x in xs if not low <= x <= high]
             if bad:
                 raise ToolInputError(f"inputs outside the allowed range [{low:g}, {high:g}]: {bad[:10]}")
-        return xs, list(self.task.black_box(xs))
+        ys = list(self.task.black_box(xs))
+        for x, y in zip(xs, ys):
+            if len(self.observed) < 5000:
+                self.observed.setdefault(x, y)
+        return xs, ys
 
     def sandbox(self) -> Any:
         if self.sandbox_factory is None:
@@ -102,6 +114,18 @@ def _coerce_input(x: Any, kind: str) -> Any:
     if not isinstance(x, (str, int, float)):
         raise ToolInputError(f"{kind} functions take strings, got {x!r}")
     return str(x)
+
+
+def _text_input(value: Any) -> Any:
+    """A number given to a string task (`PYTHON(./temp/function.py 12)`) is the string of its digits;
+    the schema still says string, so that a model is not invited to send numbers to a string task."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return value
+
+
+#: A string input: what the schema of string tasks' `call_function` declares.
+TextInput = Annotated[str, BeforeValidator(_text_input)]
 
 
 def format_value(v: Any) -> str:
@@ -167,7 +191,17 @@ class Tool:
         return out
 
 
+def _strip_annotated(annotation: Any) -> Any:
+    """`list[Annotated[str, ...]]` as `list[str]`: validators are no business of the prompt."""
+    if typing.get_origin(annotation) is Annotated:
+        return _strip_annotated(typing.get_args(annotation)[0])
+    if typing.get_origin(annotation) is list:
+        return list[_strip_annotated(typing.get_args(annotation)[0])]  # type: ignore[misc]
+    return annotation
+
+
 def _type_name(annotation: Any) -> str:
+    annotation = _strip_annotated(annotation)
     text = str(annotation) if not isinstance(annotation, type) else annotation.__name__
     return re.sub(r"\b(typing|agent\.ledger)\.", "", text)
 
@@ -204,19 +238,24 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return description, params
 
 
-def tool(kinds: Iterable[str] | None = None) -> Callable[[Callable[..., ToolOutput]], Tool]:
-    """Turn `def name(ctx, arg: T = default, ...) -> ToolOutput` with an `Args:` docstring into a Tool."""
+def tool(kinds: Iterable[str] | None = None, name: str | None = None) -> Callable[[Callable[..., ToolOutput]], Tool]:
+    """Turn `def name(ctx, arg: T = default, ...) -> ToolOutput` with an `Args:` docstring into a Tool.
+
+    `name` overrides the function's name: two variants of one tool for different `kinds` (e.g.
+    call_function with numbers for numeric tasks, strings for string tasks) share it, so that each
+    task kind sees a schema that accepts only what its functions take.
+    """
 
     def wrap(func: Callable[..., ToolOutput]) -> Tool:
         description, arg_docs = _parse_docstring(func.__doc__ or "")
-        hints = typing.get_type_hints(func)
+        hints = typing.get_type_hints(func, include_extras=True)
         params = []
-        for name, p in list(inspect.signature(func).parameters.items())[1:]:
-            if name not in arg_docs:
-                raise TypeError(f"tool {func.__name__}: argument '{name}' is not documented under Args:")
+        for arg, p in list(inspect.signature(func).parameters.items())[1:]:
+            if arg not in arg_docs:
+                raise TypeError(f"tool {func.__name__}: argument '{arg}' is not documented under Args:")
             required = p.default is inspect.Parameter.empty
-            params.append(Param(name, hints[name], arg_docs[name], required, None if required else p.default))
-        return Tool(func.__name__, func, description, params, frozenset(kinds) if kinds else None)
+            params.append(Param(arg, hints[arg], arg_docs[arg], required, None if required else p.default))
+        return Tool(name or func.__name__, func, description, params, frozenset(kinds) if kinds else None)
 
     return wrap
 
@@ -225,7 +264,11 @@ class ToolRegistry:
     """An ordered set of tools; the order is kept stable so the prompt prefix is too."""
 
     def __init__(self, tools: Iterable[Tool]):
-        self.tools = {t.name: t for t in tools}
+        #: Every tool, variants of one name included; `tools` shows the first variant of each name.
+        self.variants = list(tools)
+        self.tools: dict[str, Tool] = {}
+        for t in self.variants:
+            self.tools.setdefault(t.name, t)
 
     def __iter__(self):
         return iter(self.tools.values())
@@ -237,10 +280,18 @@ class ToolRegistry:
         return list(self.tools)
 
     def for_kind(self, kind: str) -> "ToolRegistry":
-        return ToolRegistry(t for t in self if t.kinds is None or kind in t.kinds)
+        return ToolRegistry(t for t in self.variants if t.kinds is None or kind in t.kinds)
 
     def without(self, *names: str) -> "ToolRegistry":
-        return ToolRegistry(t for t in self if t.name not in names)
+        return ToolRegistry(t for t in self.variants if t.name not in names)
+
+    def _resolve(self, name: str, ctx: Any) -> Tool | None:
+        """The variant of `name` for the context's task kind (a registry not yet narrowed by for_kind)."""
+        kind = getattr(getattr(ctx, "task", None), "kind", None)
+        for t in self.variants:
+            if t.name == name and (t.kinds is None or kind in t.kinds):
+                return t
+        return self.tools.get(name)
 
     def openai_schemas(self) -> list[dict]:
         return [
@@ -269,7 +320,7 @@ class ToolRegistry:
         """Run one call; every failure becomes an error observation the model can act on."""
         if call.error:
             return ToolOutput(f"Could not read the call to {call.name}: {call.error}", is_error=True)
-        t = self.tools.get(call.name)
+        t = self._resolve(call.name, ctx)
         if t is None:
             return ToolOutput(render("unknown_tool", tool=call.name, available=list(self.tools)), is_error=True)
         try:
@@ -284,14 +335,7 @@ class ToolRegistry:
 # The tools
 
 
-@tool()
-def call_function(ctx: ToolContext, inputs: list[int | float | str]) -> ToolOutput:
-    """Evaluate the black-box function f on a batch of inputs and return one output per input.
-
-    Args:
-        inputs: The inputs, in order: numbers for numeric functions, strings (words) otherwise.
-            Batch many inputs in one call.
-    """
+def _call_function(ctx: ToolContext, inputs: list) -> ToolOutput:
     box = ctx.task.black_box
     seen = len(getattr(box, "errors", ()))
     xs, outputs = ctx.evaluate(inputs)
@@ -304,15 +348,35 @@ def call_function(ctx: ToolContext, inputs: list[int | float | str]) -> ToolOutp
     return ToolOutput(text, data={"inputs": xs, "outputs": outputs})
 
 
-@tool()
-def run_python(ctx: ToolContext, code: str) -> ToolOutput:
-    """Run Python code in a sandbox (variables persist between runs); print() what you want to see.
-    Inside, f(x) or f([x1, x2, ...]) calls the black box, plot(xs, ys) shows a line plot, show(image) shows an image;
-    numpy is available.
+@tool(kinds=["numeric"], name="call_function")
+def call_function_numbers(ctx: ToolContext, inputs: list[float]) -> ToolOutput:
+    """Evaluate the black-box function f on a batch of numbers and return one output per input.
 
     Args:
-        code: A complete Python program.
+        inputs: The inputs, in order (numbers in the allowed range). Batch many inputs in one call.
     """
+    return _call_function(ctx, inputs)
+
+
+@tool(kinds=["strings", "entities", "relations"], name="call_function")
+def call_function_strings(ctx: ToolContext, inputs: list[TextInput]) -> ToolOutput:
+    """Evaluate the black-box function f on a batch of strings and return one output per input.
+
+    Args:
+        inputs: The input strings, in order. Batch many inputs in one call.
+    """
+    return _call_function(ctx, inputs)
+
+
+#: Modules model code may want, beyond the standard library; the run_python doc lists those installed.
+_OPTIONAL_MODULES = ("numpy", "scipy", "sympy", "PIL", "matplotlib", "sklearn", "pandas")
+
+
+def _importable() -> str:
+    return ", ".join(m for m in _OPTIONAL_MODULES if importlib.util.find_spec(m) is not None)
+
+
+def _run_python(ctx: ToolContext, code: str) -> ToolOutput:
     result = ctx.sandbox().run(code)
     text = result.observation()
     if result.namespace_reset:
@@ -320,14 +384,48 @@ def run_python(ctx: ToolContext, code: str) -> ToolOutput:
     return ToolOutput(text, images=list(result.images), is_error=result.error is not None)
 
 
+@tool(kinds=["numeric"], name="run_python")
+def run_python_numbers(ctx: ToolContext, code: str) -> ToolOutput:
+    """Run Python code in a sandbox (variables persist between runs); print() what you want to see.
+    Inside: f(x) calls the black box on one input; f([x1, x2, ...]) on a batch (a list back); f(numpy_array) gives a
+    numpy array (batched: far faster than a loop of single calls). fit(model, xs, ys, p0=None) fits
+    `model(x, *params)` by least squares (scipy.optimize.curve_fit) and returns (params, rmse).
+    plot(xs, ys, title="") shows a line plot; show(image) shows a PIL image, array or matplotlib figure.
+    The standard library (math, statistics, itertools, ...) and these packages are importable: {importable}.
+
+    Args:
+        code: A complete Python program.
+    """
+    return _run_python(ctx, code)
+
+
+@tool(kinds=["strings", "entities", "relations"], name="run_python")
+def run_python_strings(ctx: ToolContext, code: str) -> ToolOutput:
+    """Run Python code in a sandbox (variables persist between runs); print() what you want to see.
+    Inside: f(s) calls the black box on one string; f([s1, s2, ...]) on a batch (a list back; far faster than a loop
+    of single calls). The standard library (re, string, unicodedata, collections, itertools, ...) and these
+    packages are importable: {importable}.
+
+    Args:
+        code: A complete Python program.
+    """
+    return _run_python(ctx, code)
+
+
+for _variant in (run_python_numbers, run_python_strings):
+    _variant.description = _variant.description.replace("{importable}", _importable())
+
+
 @tool(kinds=["numeric"])
 def plot_function(ctx: ToolContext, low: float, high: float, points: int = 101) -> ToolOutput:
-    """Evaluate f at evenly spaced inputs in [low, high] and return a line plot (with a text summary).
+    """Evaluate f at evenly spaced inputs in [low, high] and return a line plot with axis ticks and gridlines, plus a
+    text summary with f at round inputs.
 
     Args:
         low: Left end of the interval.
         high: Right end of the interval.
-        points: Number of evenly spaced inputs (2 to 1000); each costs one black-box call.
+        points: Number of evenly spaced inputs (2 to 1000); each costs one black-box call, as do the up to 15
+            round inputs of the summary that are not among them.
     """
     if not low < high:
         raise ToolInputError(f"low ({low}) must be smaller than high ({high})")
@@ -336,8 +434,14 @@ def plot_function(ctx: ToolContext, low: float, high: float, points: int = 101) 
     xs = [low + (high - low) * i / (points - 1) for i in range(points)]
     xs, ys = ctx.evaluate(xs)
     finite = [(x, float(y)) for x, y in zip(xs, ys) if isinstance(y, (int, float)) and math.isfinite(y)]
-    step = max(1, len(xs) // 10)
-    sample = ", ".join(f"f({format_value(x)})={format_value(y)}" for x, y in list(zip(xs, ys))[::step])
+    # the samples are f at round inputs (0, ±1, ±2, ±5, ±10, ...), evaluated on their own: a model
+    # reads f(10) = 21 more easily than f(9.8000001) = 20.6
+    on_grid = dict(zip(xs, ys))
+    round_xs = [x for x in round_inputs(low, high) if x not in on_grid]
+    round_ys = ctx.evaluate(round_xs)[1] if round_xs else []
+    on_grid.update(zip(round_xs, round_ys))
+    samples = sorted(x for x in on_grid if x in set(round_inputs(low, high)))
+    sample = ", ".join(f"f({format_value(x)})={format_value(on_grid[x])}" for x in samples)
     summary = f"Plot of f on [{low:g}, {high:g}] at {points} points; "
     if finite:
         lo_y, hi_y = min(y for _, y in finite), max(y for _, y in finite)
@@ -347,37 +451,85 @@ def plot_function(ctx: ToolContext, low: float, high: float, points: int = 101) 
     if len(finite) < points:
         summary += f"; {points - len(finite)} input(s) gave no finite output"
     return ToolOutput(f"{summary}.\nSamples: {sample}", images=[_line_plot(finite, low, high)] if finite else [],
-                      data={"inputs": xs, "outputs": ys})
+                      data={"inputs": xs + round_xs, "outputs": ys + round_ys})
+
+
+def nice_step(span: float, target: int) -> float:
+    """A 1-2-5 step that cuts `span` into about `target` parts (axis ticks, round sample inputs)."""
+    raw = span / max(1, target)
+    if raw <= 0 or not math.isfinite(raw):
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
+
+
+def round_inputs(low: float, high: float, most: int = 15) -> list[float]:
+    """Round inputs in [low, high], sorted: when the interval holds 0, 0 and the seven largest of
+    ±1, ±2, ±5, ±10, ±20, ... (and their small counterparts 0.5, 0.2, ... for a narrow interval);
+    else up to `most` multiples of a 1-2-5 step."""
+    if low <= 0 <= high:
+        magnitudes, scale = [], 1e-6
+        while scale <= max(abs(low), abs(high)):
+            magnitudes += [round(m * scale, 10) for m in (1, 2, 5) if m * scale <= max(abs(low), abs(high))]
+            scale *= 10
+        out = {0.0}
+        for v in sorted(magnitudes, reverse=True)[:7]:
+            out.update(x for x in (v, -v) if low <= x <= high)
+        return sorted(out)
+    step = nice_step(high - low, most - 1)
+    first = math.ceil(low / step)
+    xs = [round(k * step, 10) for k in range(first, math.floor(high / step) + 1)]
+    return [x for x in xs if low <= x <= high][:most]
 
 
 def _line_plot(points: list[tuple[float, float]], low: float, high: float) -> bytes:
-    """A plain PNG line plot drawn with pillow (no plotting library is a dependency)."""
+    """A PNG line plot with ticks and gridlines, drawn with pillow (no plotting library is a dependency)."""
     from PIL import Image, ImageDraw
 
-    width, height, margin = 480, 320, 40
+    width, height, left, right, top, bottom = 480, 320, 56, 16, 16, 36
     y_lo, y_hi = min(y for _, y in points), max(y for _, y in points)
     if y_hi == y_lo:
         y_lo, y_hi = y_lo - 1, y_hi + 1
+    pad = 0.04 * (y_hi - y_lo)
+    y_lo, y_hi = y_lo - pad, y_hi + pad
     img = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(img)
 
     def px(x: float, y: float) -> tuple[float, float]:
         return (
-            margin + (x - low) / (high - low) * (width - 2 * margin),
-            height - margin - (y - y_lo) / (y_hi - y_lo) * (height - 2 * margin),
+            left + (x - low) / (high - low) * (width - left - right),
+            height - bottom - (y - y_lo) / (y_hi - y_lo) * (height - top - bottom),
         )
 
-    draw.rectangle([margin, margin, width - margin, height - margin], outline="gray")
+    for x in _ticks(low, high):
+        gx, _ = px(x, y_lo)
+        draw.line([(gx, top), (gx, height - bottom)], fill=(225, 225, 225))
+        draw.line([(gx, height - bottom), (gx, height - bottom + 4)], fill="black")
+        draw.text((gx - 3 * len(f"{x:g}"), height - bottom + 6), f"{x:g}", fill="black")
+    for y in _ticks(y_lo, y_hi):
+        _, gy = px(low, y)
+        draw.line([(left, gy), (width - right, gy)], fill=(225, 225, 225))
+        draw.line([(left - 4, gy), (left, gy)], fill="black")
+        label = f"{y:.4g}"
+        draw.text((left - 6 - 6 * len(label), gy - 5), label, fill="black")
     if y_lo < 0 < y_hi:
-        draw.line([px(low, 0), px(high, 0)], fill="lightgray")
+        draw.line([px(low, 0), px(high, 0)], fill="gray")
+    if low < 0 < high:
+        draw.line([px(0, y_lo), px(0, y_hi)], fill="gray")
+    draw.rectangle([left, top, width - right, height - bottom], outline="black")
     draw.line([px(x, y) for x, y in points], fill="blue", width=2)
-    draw.text((margin, height - margin + 8), f"{low:g}", fill="black")
-    draw.text((width - margin - 30, height - margin + 8), f"{high:g}", fill="black")
-    draw.text((4, margin - 14), f"{y_hi:.4g}", fill="black")
-    draw.text((4, height - margin + 2), f"{y_lo:.4g}", fill="black")
     buf = io.BytesIO()
     img.save(buf, format="PNG")
     return buf.getvalue()
+
+
+def _ticks(low: float, high: float, target: int = 6) -> list[float]:
+    """Round tick positions inside [low, high] (multiples of a 1-2-5 step)."""
+    step = nice_step(high - low, target)
+    return [round(k * step, 10) for k in range(math.ceil(low / step), math.floor(high / step) + 1)]
 
 
 @tool()
@@ -395,23 +547,161 @@ def record_hypotheses(ctx: ToolContext, hypotheses: list[HypothesisUpdate]) -> T
     return ToolOutput("Ledger:\n" + text)
 
 
-@tool()
-def submit(
-    ctx: ToolContext,
-    description: str,
-    code: str | None = None,
-    domain: list[float] | None = None,
-    label: str | None = None,
-) -> ToolOutput:
-    """Submit your final answer; this ends the investigation if the answer is valid.
+# ---------------------------------------------------------------------------- checking answer code
+
+#: Runs candidate code on inputs in the sandbox, in a namespace of its own (no `f`, like the
+#: scorer's child), and prints one marked JSON line; the cell leaves no names behind.
+_CHECK_CELL = r"""
+def __aia_check(code, inputs):
+    import json, math
+    ns = {"__name__": "__answer__"}
+    try:
+        exec(compile(code, "<answer>", "exec"), ns)
+        fn = ns.get("function")
+        if not callable(fn):
+            raise NameError("the code does not define `function(x)`")
+    except BaseException as e:
+        return {"error": f"{type(e).__name__}: {e}"}
+    outs, errs = [], []
+    for x in inputs:
+        try:
+            y = fn(x)
+            if hasattr(y, "item") and getattr(y, "ndim", 1) == 0:
+                y = y.item()
+            if not (y is None or isinstance(y, (bool, int, float, str))):
+                y = repr(y)
+            outs.append(None if isinstance(y, float) and not math.isfinite(y) else y)
+            errs.append(None)
+        except BaseException as e:
+            outs.append(None)
+            errs.append(f"{type(e).__name__}: {e}")
+    return {"outputs": outs, "errors": errs}
+print("@@AIA_CHECK@@ " + __import__("json").dumps(__aia_check(__CODE__, __INPUTS__)))
+del __aia_check
+"""
+
+_CHECK_MARK = "@@AIA_CHECK@@ "
+
+#: Material for fresh string inputs: words, cases, digits, punctuation, whitespace classes and
+#: letters whose case mapping changes length (ß, ŉ) or has no simple inverse.
+_CHECK_WORDS = ("apple", "river", "Zebra", "quiet", "jumping", "rhythm", "banana", "committee", "sky", "a", "I",
+                "queue", "jazz", "kayak", "level", "mississippi", "hello", "World", "straße", "café", "naïve",
+                "ΣΊΣΥΦΟΣ", "İstanbul", "ﬁsh", "x1y2", "2024", "3.14", "-7")
+_CHECK_PUNCT = ".,;:!?-_'\"()[]@#&*/%+= "
+
+
+def _fresh_string(rng: random.Random) -> str:
+    words = [rng.choice(_CHECK_WORDS) for _ in range(rng.choice((1, 1, 2, 3, 6)))]
+    text = rng.choice((" ", "  ", "\u00a0", "-", "")).join(words) if len(words) > 1 else words[0]
+    how = rng.random()
+    if how < 0.15:
+        text = text.upper()
+    elif how < 0.3:
+        text = text.title()
+    elif how < 0.4:
+        text = "".join(c.upper() if rng.random() < 0.5 else c for c in text)
+    if rng.random() < 0.3:
+        i = rng.randint(0, len(text))
+        text = text[:i] + rng.choice(_CHECK_PUNCT) + text[i:]
+    if rng.random() < 0.1:
+        text = rng.choice((" ", "  ")) + text + rng.choice(("", " "))
+    if rng.random() < 0.05:
+        text = " ".join(rng.choice(_CHECK_WORDS) for _ in range(20))
+    return text
+
+
+def check_inputs(task: Task, n: int, round_no: int) -> list:
+    """Fresh inputs for `check_code`: drawn from the task's input range (or made-up strings) with a
+    seed from the task id and the check's number, never the scoring seed (investigators are not
+    given it), so they are not the held-out scoring points."""
+    rng = random.Random(f"aia-check:{task.id}:{round_no}")
+    if task.kind == "numeric":
+        low, high = task.input_range or (-128.0, 128.0)
+        return [round(rng.uniform(low, high), 4) for _ in range(n)]
+    out: dict[str, None] = {}
+    while len(out) < n:
+        out[_fresh_string(rng)] = None
+    return list(out)
+
+
+def run_candidate(ctx: ToolContext, code: str, inputs: list) -> tuple[list, list, str | None]:
+    """Run answer code on `inputs` inside the investigation's sandbox: (outputs, per-input errors, error)."""
+    cell = _CHECK_CELL.replace("__CODE__", repr(code), 1).replace("__INPUTS__", repr(inputs), 1)
+    result = ctx.sandbox().run(cell)
+    lines = [line for line in result.stdout.splitlines() if line.startswith(_CHECK_MARK)]
+    if not lines:
+        return [], [], result.error or "the check produced no result"
+    reply = json.loads(lines[-1][len(_CHECK_MARK):])
+    if "error" in reply:
+        return [], [], reply["error"]
+    return reply["outputs"], reply["errors"], None
+
+
+def _as_float(v: Any) -> float:
+    if v is None or isinstance(v, (str, bool)):
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
+
+
+def compare(kind: str, inputs: list, expected: list, predicted: list, errors: list, worst: int = 8) -> str:
+    """The error figure and the worst mismatches of candidate outputs against f's.
+
+    Numeric: NMSE = sum((f - code)^2) / sum(f^2) over inputs where f is finite, as the scorer
+    computes it; strings: the exact-match rate.
+    """
+    rows = []
+    if kind == "numeric":
+        pairs = [(x, _as_float(e), _as_float(p), err) for x, e, p, err in zip(inputs, expected, predicted, errors)
+                 if math.isfinite(_as_float(e))]
+        if not pairs:
+            return "f gave no finite outputs on these inputs"
+        bad = sum(1 for _, _, p, _ in pairs if not math.isfinite(p))
+        err = sum((e - p) ** 2 for _, e, p, _ in pairs if math.isfinite(p))
+        norm = sum(e * e for _, e, _, _ in pairs)
+        figure = math.inf if bad else (err / norm if norm else (0.0 if err == 0 else math.inf))
+        head = f"NMSE {figure:.4g} on {len(pairs)} inputs (solved means NMSE < 0.1)"
+        if bad:
+            head += f"; the code gave no finite number on {bad}"
+        ranked = sorted(pairs, key=lambda t: -(abs(t[1] - t[2]) if math.isfinite(t[2]) else math.inf))
+        for x, e, p, e_msg in ranked[:worst]:
+            if math.isfinite(p) and abs(e - p) <= 1e-9 * max(1.0, abs(e)):
+                break
+            rows.append(f"x={format_value(x)}: f={format_value(e)}, code={e_msg or format_value(p)}")
+    else:
+        matches = sum(1 for e, p in zip(expected, predicted) if e == p)
+        head = f"exact match on {matches} of {len(inputs)} inputs ({matches / max(1, len(inputs)):.1%})"
+        for x, e, p, e_msg in zip(inputs, expected, predicted, errors):
+            if e != p and len(rows) < worst:
+                rows.append(f"x={x!r}: f={e!r}, code={e_msg or repr(p)}")
+    return head + ("\nWorst mismatches:\n" + "\n".join(rows) if rows else "\nNo mismatches.")
+
+
+@tool(kinds=["numeric", "strings"])
+def check_code(ctx: ToolContext, code: str, points: int = 200) -> ToolOutput:
+    """Run candidate answer code against f on fresh inputs (new ones at every check, never the held-out scoring
+    points) and report an error figure (NMSE for numbers, as scored; exact-match rate for strings) and the worst
+    mismatches. Each input costs one black-box call.
 
     Args:
-        description: A concise description of what f does.
-        code: Python code defining `def function(x):` that reproduces f (required for numeric and string functions).
-        domain: For numeric functions, [low, high]: the interval where f behaves differently from elsewhere;
-            omit if none.
-        label: A short name for the behaviour (a few words).
+        code: Python code defining `def function(x):`, as you would submit it.
+        points: Number of fresh inputs (10 to 1000).
     """
+    if not 10 <= points <= 1000:
+        raise ToolInputError(f"points must be between 10 and 1000, got {points}")
+    ctx.checks += 1
+    inputs = check_inputs(ctx.task, points, ctx.checks)
+    inputs, expected = ctx.evaluate(inputs)
+    predicted, errors, error = run_candidate(ctx, code, inputs)
+    if error:
+        return ToolOutput(f"check_code: the code failed: {error}", is_error=True)
+    return ToolOutput(compare(ctx.task.kind, inputs, expected, predicted, errors))
+
+
+def _submit(ctx: ToolContext, description: str, code: str | None, domain: list[float] | None,
+            label: str | None) -> ToolOutput:
     problems = []
     if domain is not None and len(domain) != 2:
         problems.append(f"domain must be [low, high], got {len(domain)} number(s)")
@@ -426,7 +716,64 @@ def submit(
             problems.append(f"code does not compile: {e.msg} (line {e.lineno})")
     if problems:
         return ToolOutput(render("answer_rejected", what="Answer", problems=problems, tool="submit"), is_error=True)
-    return ToolOutput("Answer accepted.", answer=answer)
+    text = "Answer accepted."
+    if code and ctx.task.kind in ("numeric", "strings") and ctx.sandbox_factory is not None and ctx.observed:
+        # the same check as check_code, on the inputs f already answered: it costs no black-box calls
+        inputs = list(ctx.observed)[:500]
+        try:
+            predicted, errors, error = run_candidate(ctx, code, inputs)
+            check = f"the code failed: {error}" if error else compare(
+                ctx.task.kind, inputs, [ctx.observed[x] for x in inputs], predicted, errors)
+        except Exception as e:  # noqa: BLE001 - the check is a report; it must not refuse a valid answer
+            check = f"could not run: {type(e).__name__}: {e}"
+        text += f"\nCheck on {len(inputs)} inputs observed during the investigation: {check}"
+    return ToolOutput(text, answer=answer)
 
 
-DEFAULT_TOOLS = ToolRegistry([call_function, run_python, plot_function, record_hypotheses, submit])
+@tool(kinds=["numeric"], name="submit")
+def submit_numbers(
+    ctx: ToolContext,
+    description: str,
+    code: str | None = None,
+    domain: list[float] | None = None,
+    label: str | None = None,
+) -> ToolOutput:
+    """Submit your final answer; this ends the investigation if the answer is valid.
+
+    Args:
+        description: A concise description of what f does.
+        code: Python code defining `def function(x):` that reproduces f (required).
+        domain: [low, high]: the interval where f behaves differently from elsewhere (scored by its overlap with the
+            true one, so inclusive or exclusive ends score the same); omit if none.
+        label: A short name for the behaviour (a few words).
+    """
+    return _submit(ctx, description, code, domain, label)
+
+
+@tool(kinds=["strings"], name="submit")
+def submit_strings(ctx: ToolContext, description: str, code: str | None = None,
+                   label: str | None = None) -> ToolOutput:
+    """Submit your final answer; this ends the investigation if the answer is valid.
+
+    Args:
+        description: A concise description of what f does.
+        code: Python code defining `def function(x):` that maps every input string to f's output (required).
+        label: A short name for the behaviour (a few words).
+    """
+    return _submit(ctx, description, code, None, label)
+
+
+@tool(kinds=["entities", "relations"], name="submit")
+def submit_description(ctx: ToolContext, description: str, label: str | None = None) -> ToolOutput:
+    """Submit your final answer; this ends the investigation if the answer is valid.
+
+    Args:
+        description: A concise description of what f does.
+        label: A short name for the behaviour (a few words).
+    """
+    return _submit(ctx, description, None, None, label)
+
+
+DEFAULT_TOOLS = ToolRegistry([call_function_numbers, call_function_strings, run_python_numbers, run_python_strings,
+                              plot_function, check_code, record_hypotheses, submit_numbers, submit_strings,
+                              submit_description])

@@ -131,6 +131,16 @@ def suite_show(
             out.print(f"[bold]held-out inputs[/] {list(e.held_out_inputs)[:10]} ... ({len(e.held_out_inputs)})")
 
 
+def _check_concurrency(concurrency: int) -> None:
+    if concurrency < 1:
+        raise _fail(f"--concurrency must be >= 1 (LLM calls at once), got {concurrency}")
+
+
+def _check_dollars(option: str, value: float | None) -> None:
+    if value is not None and not (value > 0 and value != float("inf")):  # NaN and inf fail too
+        raise _fail(f"{option} must be a positive number of dollars, got {value}")
+
+
 @app.command()
 def bench(
     out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
@@ -153,6 +163,12 @@ def bench(
     unconfined: Annotated[bool, typer.Option("--unconfined", help="run model code, answer code and foreign scripts "
                                              "without the OS sandbox (bubblewrap): only where it cannot be "
                                              "installed; recorded in run.json and printed with the scores")] = False,
+    concurrency: Annotated[int, typer.Option(help="LLM backends: investigations at once (threads waiting on the "
+                                                  "API), independent of --workers")] = 1,
+    max_usd: Annotated[Optional[float], typer.Option(help="dollars for the whole run: once spent, no further "
+                                                          "investigation starts (prices: AIA_PRICES)")] = None,
+    max_usd_per_function: Annotated[Optional[float], typer.Option(
+        help="LLM backends: dollars per investigation (it gets its final request when spent)")] = None,
 ) -> None:
     """Investigate and score suite functions; results stream to RUN_DIR/results.jsonl."""
     from evals.runner import BenchConfig, RunError, run_bench
@@ -162,12 +178,16 @@ def bench(
 
     if workers < 0:
         raise _fail("--workers must be >= 1 (or 0 for one per CPU)")
+    _check_concurrency(concurrency)
+    _check_dollars("--max-usd", max_usd)
+    _check_dollars("--max-usd-per-function", max_usd_per_function)
     if serve not in SERVE_MODES:
         raise _fail(f"--serve must be one of {', '.join(SERVE_MODES)}; got {serve!r}")
     workers = workers or min(8, os.cpu_count() or 1)
     cfg = BenchConfig(suite=suite, backend=backend, out=out_dir, categories=category, ids=ids, limit=limit,
                       workers=workers, seed=seed, max_rounds=max_rounds, judge=judge, serve=serve,  # type: ignore[arg-type]
-                      unconfined=unconfined)
+                      unconfined=unconfined, concurrency=concurrency, max_usd=max_usd,
+                      max_usd_per_function=max_usd_per_function)
     try:
         summary = run_bench(cfg, console=err)
     except (RunError, SuiteError, FileNotFoundError) as e:
@@ -237,9 +257,15 @@ def label(
                          ] = LabelConfig.simulator,
     max_rounds: Annotated[int, typer.Option(help="round cap per unit (LLM backends)")] = LabelConfig.max_rounds,
     seed: Annotated[int, typer.Option(help="scoring seed (baselines, detection samples)")] = LabelConfig.seed,
+    concurrency: Annotated[int, typer.Option(help="LLM labelers: units at once (threads waiting on the API; the "
+                                                  "model's work stays one at a time)")] = LabelConfig.concurrency,
+    max_usd: Annotated[Optional[float], typer.Option(help="dollars for the whole run: once spent, no further "
+                                                          "unit starts (prices: AIA_PRICES)")] = LabelConfig.max_usd,
 ) -> None:
     """Label units of a model: exemplars, synthesized and edited inputs, ablation, a description,
     and its scores beside a random and a top-token baseline."""
+    _check_concurrency(concurrency)
+    _check_dollars("--max-usd", max_usd)
     from agent.backends.base import MissingCredentials
     from evals.label_runner import run_labeling
     from evals.runner import RunError
@@ -248,7 +274,7 @@ def label(
     try:
         run_labeling(model, units_, backend, out_dir, workers=workers, k=k, corpus=corpus,
                      max_windows=max_windows or None, simulator=simulator, max_rounds=max_rounds, seed=seed,
-                     console=err)
+                     console=err, concurrency=concurrency, max_usd=max_usd)
     except (RunError, UnitError, ValueError, FileNotFoundError, MissingCredentials) as e:
         raise _fail(str(e)) from None
     out.print(f"labels: {out_dir / 'labels.jsonl'}   summary: {out_dir / 'summary.json'}")

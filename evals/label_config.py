@@ -61,6 +61,13 @@ class LabelConfig:
     max_rounds: int = 12
     """Rounds an LLM labeler may take per unit."""
 
+    concurrency: int = 1
+    """LLM labelers: units labeled at once, as threads of one process (their API waits overlap;
+    the model's own work stays one at a time)."""
+
+    max_usd: float | None = None
+    """Dollars for the whole run (the labeler's usage in every row): once spent, no unit starts."""
+
     cache_root: Path | None = None
     """Where the exemplar cache lives (None: the default cache directory)."""
 

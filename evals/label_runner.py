@@ -16,15 +16,24 @@ forked, since a forked child of a torch-initialised parent can hang), each holdi
 once; the exemplar cache is built once up front by the parent, so workers only read it. A unit
 whose worker dies under it gets an error row of kind ``crashed``, which is final: other failed
 units are labeled again on resume, a crashing one is not, so it cannot stall the run.
+
+With an LLM labeler and ``concurrency`` N > 1, up to N units are labeled at once as threads of
+this process (``evals.pool.threaded_map``). The subject model is not thread-safe (traces install
+interventions on it), so a labeling thread holds the model's turn (``ModelTurns``) all the time
+except while it waits on an API (the labeler's policy, the LLM simulator): N units overlap their
+waits and never their model work. ``max_usd`` caps the dollars of the whole run: once the rows'
+usage reaches it, no further unit starts, and the summary says so.
 """
 from __future__ import annotations
 
 import json
 import math
 import os
+import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from rich.console import Console
 from rich.progress import TimeRemainingColumn
@@ -33,9 +42,9 @@ from rich.text import Text
 
 from agent.labeling.labelers import Labeler, LabelJob
 from evals.label_config import LabelConfig
-from evals.pool import WorkerStartError, resilient_map
+from evals.pool import WorkerStartError, resilient_map, threaded_map
 from evals.progress import RunProgress
-from evals.run_dir import RunDirectory, RunError, last_per_key, now, read_results, versions
+from evals.run_dir import RunDirectory, RunError, SpendingCap, last_per_key, now, read_results, versions
 from tools.exemplars import Exemplar
 from tools.models import SubjectModel
 
@@ -80,29 +89,79 @@ def _empty_scores() -> dict[str, Any]:
             "baselines": {b: {"label": None, "scores": {k: None for k in SCORE_KEYS}} for b in BASELINES}}
 
 
+class ModelTurns:
+    """Whose turn it is to use the subject model: concurrent labeling threads hold `lock` while
+    they run, and give it up only while they wait on an API (`waiting`)."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+
+    @contextmanager
+    def waiting(self) -> Iterator[None]:
+        self.lock.release()
+        try:
+            yield
+        finally:
+            self.lock.acquire()
+
+    def around(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """`fn` (an API call), run without the model's turn."""
+        def call(*args: Any, **kwargs: Any) -> Any:
+            with self.waiting():
+                return fn(*args, **kwargs)
+        return call
+
+
+class _WaitingPolicy:
+    """A policy whose turns (API requests) give up the model's turn while they wait."""
+
+    def __init__(self, policy: Any, turns: ModelTurns) -> None:
+        self._policy = policy
+        self.next_turn = turns.around(policy.next_turn)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._policy, name)
+
+
 class UnitLabeler:
     """Per-process state: the model, the corpus, the simulator and the labeling backend.
 
     ``label(unit)`` returns the unit's labels.jsonl row; a failing unit gives a row with
-    ``error`` (and no scores) instead of stopping the run.
+    ``error`` (and no scores) instead of stopping the run. With ``turns``, ``label`` may be
+    called from several threads at once (see the module docstring).
     """
 
-    def __init__(self, cfg: LabelConfig, subject: SubjectModel):
+    def __init__(self, cfg: LabelConfig, subject: SubjectModel, turns: ModelTurns | None = None):
+        from agent.labeling.labelers import LLMLabeler
         from tools.corpus import load_corpus
         self.cfg, self.model = cfg, subject
         self.corpus = load_corpus(cfg.corpus)
         self.vocab = list(subject.tokenizer.get_vocab())
         self.labeler = make_labeler(cfg.backend, cfg.backend_options)
+        self.turns = turns
+        if turns is not None and isinstance(self.labeler, LLMLabeler):
+            new_policy = self.labeler.new_policy
+            self.labeler.new_policy = lambda: _WaitingPolicy(new_policy(), turns)
         self._simulator: Any = None
 
     @property
     def simulator(self) -> Any:
         """Built on first use, so a run of head units never needs one."""
         if self._simulator is None:
-            self._simulator = make_simulator(self.cfg.simulator)
+            simulator = make_simulator(self.cfg.simulator)
+            llm = getattr(simulator, "llm", None)
+            if self.turns is not None and llm is not None:  # its requests wait without the model's turn
+                llm.ask_fn = self.turns.around(llm.ask_fn)
+            self._simulator = simulator
         return self._simulator
 
     def label(self, unit: str) -> dict[str, Any]:
+        if self.turns is None:
+            return self._label_or_error(unit)
+        with self.turns.lock:
+            return self._label_or_error(unit)
+
+    def _label_or_error(self, unit: str) -> dict[str, Any]:
         started = time.perf_counter()
         kind = unit_kind(unit)
         log_dir = self.cfg.out / unit
@@ -206,20 +265,29 @@ def _crashed(cfg: LabelConfig, unit: str) -> dict[str, Any]:
                      "or it exited); the run went on without it", "error_kind": "crashed"}
 
 
-def _execute(cfg: LabelConfig, subject: SubjectModel, units: list[str]) -> Iterator[dict[str, Any]]:
-    """Rows in completion order; the caller appends them (only the parent writes labels.jsonl)."""
+def _execute(cfg: LabelConfig, subject: SubjectModel, units: list[str], on_submit: Callable[[str], None],
+             stop: Callable[[], bool] = lambda: False) -> Iterator[dict[str, Any]]:
+    """Rows in completion order; the caller appends them (only the parent writes labels.jsonl).
+    No unit starts once `stop()` is true."""
     if not units:
+        return
+    if cfg.concurrency > 1:
+        yield from threaded_map(UnitLabeler(cfg, subject, ModelTurns()).label, units, concurrency=cfg.concurrency,
+                                on_submit=on_submit, stop=stop)
         return
     if cfg.workers <= 1:
         labeler = UnitLabeler(cfg, subject)
         for unit in units:
+            if stop():
+                return
+            on_submit(unit)
             yield labeler.label(unit)
         return
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     threads = max(1, (os.cpu_count() or 1) // cfg.workers)
     try:
         yield from resilient_map(_start_labeler, (cfg, threads), "label", units, workers=cfg.workers,
-                                 on_crash=lambda unit: _crashed(cfg, unit))
+                                 on_crash=lambda unit: _crashed(cfg, unit), on_submit=on_submit, stop=stop)
     except WorkerStartError as e:
         raise RunError(f"a labeling worker process could not start: {e}") from None
 
@@ -241,13 +309,16 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
                  max_windows: int | None = LabelConfig.max_windows, n_random: int = LabelConfig.n_random,
                  simulator: str = LabelConfig.simulator, seed: int = LabelConfig.seed,
                  max_rounds: int = LabelConfig.max_rounds, cache_root: Path | None = LabelConfig.cache_root,
-                 console: Console | None = None, backend_options: dict[str, Any] | None = None) -> dict[str, Any]:
+                 console: Console | None = None, backend_options: dict[str, Any] | None = None,
+                 concurrency: int = LabelConfig.concurrency, max_usd: float | None = LabelConfig.max_usd
+                 ) -> dict[str, Any]:
     """Label every unit of ``units`` (an address, range or whole site, or a list of them),
     resumably; returns the summary.
 
     ``backend``: ``builtin`` or an LLM spec (``agent.registry``, role ``labeler``);
     ``simulator``: ``offline`` or an LLM spec (the scorer's); ``max_windows`` caps the corpus
-    windows the exemplar cache scans (None: all of it); ``workers``: processes. The defaults are
+    windows the exemplar cache scans (None: all of it); ``workers``: processes; ``concurrency``:
+    units at once as threads (LLM labelers); ``max_usd``: the whole run's dollars. The defaults are
     ``LabelConfig``'s; config.json also records the builtin labelers' thresholds.
     """
     from tools.exemplars import build_cache
@@ -256,6 +327,10 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
 
     if workers < 1:
         raise RunError(f"workers must be >= 1, got {workers}")
+    if concurrency < 1:
+        raise RunError(f"concurrency must be >= 1, got {concurrency}")
+    if max_usd is not None and not max_usd > 0:
+        raise RunError(f"max_usd must be a positive number of dollars, got {max_usd}")
     if k < 4:
         raise RunError(f"k must be >= 4 (half the top windows are held out for scoring), got {k}")
     make_labeler(backend, dict(backend_options or {}))  # fail now, before any work
@@ -266,7 +341,11 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
     cfg = LabelConfig(model=model, units=" ".join(addresses), out=Path(out), backend=backend, workers=workers, k=k,
                       corpus=corpus, max_windows=max_windows, n_random=n_random, simulator=simulator,
                       seed=seed, max_rounds=max_rounds, cache_root=cache_root,
-                      backend_options=dict(backend_options or {}))
+                      backend_options=dict(backend_options or {}), concurrency=concurrency, max_usd=max_usd)
+    from agent.registry import is_llm
+    if concurrency > 1 and not is_llm(backend):
+        console.print(f"[yellow]note:[/] --concurrency applies to LLM labelers; {backend!r} labels one unit at a time")
+        cfg.concurrency = 1
     # The directory first: a locked, unwritable or damaged one is refused before the model loads.
     with RunDirectory(cfg.out, CONFIG, LABELS, "label run") as run_dir:
         subject = load_model(model) if isinstance(model, str) else model
@@ -275,7 +354,7 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         make_simulator(simulator)             # a bad --simulator fails now, not once per unit
         # the units may change (a resume can widen the range); config.json names the latest request
         run_dir.start_or_resume(cfg.identity(subject), new={"created": now(), "versions": versions(), **cfg.recorded()},
-                                latest={"units": cfg.units})
+                                latest={"units": cfg.units, "concurrency": cfg.concurrency, "max_usd": cfg.max_usd})
         done = {u for u, r in last_per_key(run_dir.rows(), "unit").items() if finished(r)}
         todo = [u for u in wanted if u not in done]
         started = time.perf_counter()
@@ -289,17 +368,27 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         if done & set(wanted):
             console.print(f"resuming {cfg.out}: {len(done & set(wanted))} done, {len(todo)} to go")
         labeling_started = time.perf_counter()
+        cap = SpendingCap(cfg.max_usd, run_dir.rows())  # every attempt of the run counts
+        started_units: set[str] = set()
         with RunProgress(console, f"labeling ({backend})", total=len(wanted), completed=len(wanted) - len(todo),
                          columns=(TimeRemainingColumn(),)) as progress:
-            for n, row in enumerate(_execute(cfg, subject, todo), 1):
+            for n, row in enumerate(_execute(cfg, subject, todo, started_units.add, cap.exhausted), 1):
                 run_dir.append(row)
+                cap.add(row)
                 progress.advance(description=f"{row['unit']}: {(row['label'] or row.get('error', ''))[:30]}",
                                  line=_unit_line(row, n, len(todo), time.perf_counter() - labeling_started))
         labeling_seconds = time.perf_counter() - labeling_started
         latest = last_per_key(run_dir.rows(), "unit")
         rows = [latest[u] for u in wanted if u in latest]
-        summary = summarize(rows, labeled_now=len(todo), wall_seconds=labeling_seconds)
+        summary = summarize(rows, labeled_now=len(started_units), wall_seconds=labeling_seconds)
         summary["cache_seconds"] = round(cache_seconds, 2)
+        summary["spent_usd"] = round(cap.spent, 6)
+        not_started = [u for u in todo if u not in started_units]
+        if not_started and cap.exhausted():
+            summary["stopped"] = {"reason": "budget", "max_usd": cfg.max_usd, "spent_usd": round(cap.spent, 6),
+                                  "not_started": len(not_started)}
+            console.print(f"[yellow]stopped for budget:[/] ${cap.spent:.4f} spent of --max-usd {cfg.max_usd:g}; "
+                          f"{len(not_started)} units not started (resume with a higher --max-usd)")
         (cfg.out / SUMMARY).write_text(json.dumps(summary, indent=2) + "\n")
     console.print(summary_table(rows, summary))
     return summary

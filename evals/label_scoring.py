@@ -18,14 +18,12 @@ beats both.  Everything is deterministic given the seed (and, with an LLM, its r
 """
 from __future__ import annotations
 
-import math
 import random
 from collections import Counter
 from typing import Any
 
-import numpy as np
-
 from agent.labeling.neurons import peak_word, token_word
+from agent.labeling.simulate import pooled_correlation
 from evals.label_causal import causal_contrast
 from evals.label_detection import detection_score, fuzzing_score
 from evals.label_simulators import OfflineSimulator, Simulator
@@ -45,16 +43,10 @@ def simulation_score(description: str, excerpts: list[Exemplar], simulator: Simu
         raise ValueError("simulation scoring needs at least one held-out excerpt")
     simulator = simulator or OfflineSimulator()
     preds = simulator.simulate(description, [e.tokens for e in excerpts])
-    true = np.concatenate([np.asarray(e.values, dtype=float) for e in excerpts])
-    pred = np.concatenate([np.asarray(p, dtype=float) for p in preds])
-    if len(pred) != len(true):
-        raise ValueError(f"{simulator.name} returned {len(pred)} predictions for {len(true)} tokens")
-    keep = ~np.isnan(true)
-    true, pred = true[keep], pred[keep]
-    if len(true) < 2 or pred.std() == 0 or true.std() == 0:
-        return 0.0
-    r = float(np.corrcoef(pred, true)[0, 1])
-    return 0.0 if math.isnan(r) else r
+    try:
+        return pooled_correlation(preds, [e.values for e in excerpts])
+    except ValueError as e:
+        raise ValueError(f"{simulator.name} returned {e}") from None
 
 
 def top_token_label(exemplars: list[Exemplar]) -> str:

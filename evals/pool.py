@@ -12,6 +12,11 @@ breaks the whole `ProcessPoolExecutor` (`BrokenProcessPool`), and every task in 
 `resilient_map` then starts a new pool and reruns the tasks that were in flight one at a time,
 so that the one which kills its worker is found; that one is handed to `on_crash` (which makes
 its error row) instead of being run again, and the rest go on.
+
+Waiting is not work. An LLM investigation spends its time waiting on the API, so `threaded_map`
+runs up to `concurrency` of them at once as threads of one process (the runners' `--concurrency`),
+results in completion order like `resilient_map`'s, so the one writer still appends one row at a
+time; `stop()` is asked before each item starts (a spent `--max-usd`).
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import os
 import signal
 import sys
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, Callable, Generator, Iterable, Iterator, TypeVar
 
@@ -70,34 +75,65 @@ def _call(method: str, item: Any) -> Any:
     return getattr(_STATE, method)(item)
 
 
+def _never() -> bool:
+    return False
+
+
+def threaded_map(fn: Callable[[T], R], items: Iterable[T], *, concurrency: int,
+                 on_submit: Callable[[T], None] = lambda item: None,
+                 stop: Callable[[], bool] = _never) -> Iterator[R]:
+    """`fn(item)` for every item, up to `concurrency` at a time in threads of this process; results
+    in completion order (the caller, one thread, writes them). `on_submit(item)` runs just before an
+    item starts; once `stop()` is true no further item starts (those running finish). `fn` must not
+    raise: it returns its own error row."""
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+    todo: deque[T] = deque(items)
+    with ThreadPoolExecutor(concurrency, thread_name_prefix="aia-item") as pool:
+        pending: set[Future] = set()
+        while todo or pending:
+            while todo and len(pending) < concurrency and not stop():
+                item = todo.popleft()
+                on_submit(item)
+                pending.add(pool.submit(fn, item))
+            if not pending:  # stopped
+                return
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in finished:
+                yield future.result()
+
+
 def resilient_map(factory: Callable[..., Any], args: tuple[Any, ...], method: str, items: Iterable[T], *,
                   workers: int, on_crash: Callable[[T], R], in_flight: int | None = None,
-                  on_submit: Callable[[T], None] = lambda item: None) -> Iterator[R]:
+                  on_submit: Callable[[T], None] = lambda item: None,
+                  stop: Callable[[], bool] = _never) -> Iterator[R]:
     """`factory(*args).method(item)` for every item, in `workers` spawned processes (each builds
     its state once); results in completion order, at most `in_flight` (default 2 x workers)
     submitted at a time so that an interrupted run loses little work. `on_submit(item)` runs just
-    before an item is handed to a worker. An item whose worker dies under it yields
-    `on_crash(item)`. A worker whose `factory` fails raises WorkerStartError."""
+    before an item is handed to a worker; once `stop()` is true no further item is handed out.
+    An item whose worker dies under it yields `on_crash(item)`. A worker whose `factory` fails
+    raises WorkerStartError."""
     todo: deque[T] = deque(items)
-    while todo:
-        lost = yield from _drain(factory, args, method, todo, workers, in_flight or 2 * workers, on_submit)
+    while todo and not stop():
+        lost = yield from _drain(factory, args, method, todo, workers, in_flight or 2 * workers, on_submit, stop)
         if len(lost) == 1:
             yield on_crash(lost[0])
             continue
         suspects = deque(lost)
         while suspects:  # one at a time, so that a crash names its item
-            for item in (yield from _drain(factory, args, method, suspects, 1, 1, on_submit)):
+            for item in (yield from _drain(factory, args, method, suspects, 1, 1, on_submit, _never)):
                 yield on_crash(item)
 
 
 def _drain(factory: Callable[..., Any], args: tuple[Any, ...], method: str, queue: deque[T], workers: int,
-           in_flight: int, on_submit: Callable[[T], None]) -> Generator[Any, None, list[T]]:
+           in_flight: int, on_submit: Callable[[T], None],
+           stop: Callable[[], bool]) -> Generator[Any, None, list[T]]:
     """Run items off the front of `queue` in one pool, yielding results as they finish, until the
     queue is empty (returns []) or the pool breaks (returns the items it lost)."""
     with ProcessPoolExecutor(workers, mp_context=SPAWN, initializer=_start, initargs=(factory, args)) as pool:
         pending: dict[Future, T] = {}
         while queue or pending:
-            while queue and len(pending) < in_flight:
+            while queue and len(pending) < in_flight and not stop():
                 item = queue.popleft()
                 on_submit(item)
                 try:
@@ -105,7 +141,7 @@ def _drain(factory: Callable[..., Any], args: tuple[Any, ...], method: str, queu
                 except BrokenProcessPool:
                     queue.appendleft(item)  # never started: not a suspect
                     break
-            if not pending:  # the pool broke while idle: nothing was lost
+            if not pending:  # the pool broke while idle (nothing was lost), or stop() said so
                 return []
             finished, _ = wait(pending, return_when=FIRST_COMPLETED)
             broken = [f for f in finished if isinstance(f.exception(), BrokenProcessPool)]

@@ -19,6 +19,8 @@ Each of those commands keeps one run in one directory: a record of what the run 
   before its work starts. A resume reruns a key that was in flight once (Ctrl-C, a reboot); a key
   that was in flight at `MAX_KILLS` deaths of the whole process is taken to be what kills it, and
   gets a final row instead of stalling every resume.
+- A run's dollars are its rows' (`SpendingCap`): with `--max-usd`, no new work starts once they
+  reach the cap, a resume counting what the directory's rows already spent.
 """
 
 from __future__ import annotations
@@ -78,6 +80,25 @@ def versions(packages: Iterable[str] = ("aia", "torch", "transformers", "nnsight
         except metadata.PackageNotFoundError:
             pass
     return out
+
+
+def row_cost(row: Mapping[str, Any]) -> float:
+    """The dollars a row's work spent (0 without usage)."""
+    return float((row.get("usage") or {}).get("cost_usd") or 0.0)
+
+
+class SpendingCap:
+    """A whole run's dollars: what its rows spent, and whether `max_usd` (None: no cap) is spent."""
+
+    def __init__(self, max_usd: float | None, rows: Iterable[Mapping[str, Any]] = ()) -> None:
+        self.max_usd = max_usd
+        self.spent = sum(row_cost(r) for r in rows)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        self.spent += row_cost(row)
+
+    def exhausted(self) -> bool:
+        return self.max_usd is not None and self.spent >= self.max_usd
 
 
 def now() -> str:

@@ -18,6 +18,15 @@ of kind `crashed`; like every row, it is final: a resume does not run it again, 
 kills its worker cannot stall a run however often it is resumed. If the `aia bench` process
 itself dies, a resume reruns what was in flight once; a function in flight at two such deaths
 gets a `crashed` row too (`RunDirectory.killed_in_flight`).
+
+An LLM investigation spends its time waiting on the API. With `concurrency` N > 1 and an LLM
+backend, up to N investigations run at once as threads of the `aia bench` process itself (each
+with its own engine, tool context, sandbox and black box; the black-box worker serializes its
+requests), rows still appended one at a time by this one thread, in completion order; in-flight
+markers and resume work as above. Non-LLM backends (the builtin scientist is CPU-bound) keep
+`concurrency` 1 and the worker processes. `max_usd` caps the dollars of the whole run (every row
+in the directory, a resume included): once spent, no further investigation starts, those in
+flight finish and keep their rows and usage, and the summary says the run stopped for budget.
 """
 
 from __future__ import annotations
@@ -40,9 +49,9 @@ from find_functions.layout import Suite, SuiteEntry
 from . import reference_backends  # noqa: F401 - registers --backend oracle and null
 from .confinement import confinement, sandbox_available
 from .judge import Judge, TallyingJudge, make_judge, multiple_choice_accuracy
-from .pool import WorkerStartError, resilient_map
+from .pool import WorkerStartError, resilient_map, threaded_map
 from .progress import RunProgress
-from .run_dir import MAX_KILLS, RunDirectory, RunError, last_per_key, now, versions
+from .run_dir import MAX_KILLS, RunDirectory, RunError, SpendingCap, last_per_key, now, versions
 from .scoring import ScoringContext, score_answer
 from .suites import FIND_PREFIX, ServeMode, open_suite, serve
 
@@ -68,6 +77,9 @@ class BenchConfig:
     load_timeout: float = 60.0  # seconds a function script may take to load before its row is an error
     serve: ServeMode = "loaded"  # foreign FIND scripts: loaded once per function, or one process per batch
     unconfined: bool = False  # the user's explicit opt-out of the OS sandbox (recorded, printed)
+    concurrency: int = 1  # LLM backends: investigations at once, as threads of this process
+    max_usd: float | None = None  # dollars for the whole run; no new investigation starts once spent
+    max_usd_per_function: float | None = None  # LLM backends: each investigation's own dollar budget
     extra: dict[str, Any] = field(default_factory=dict)
 
     def confine(self) -> bool:
@@ -124,7 +136,8 @@ class _Worker:
     def backend(self) -> Backend:
         """Built on first use, so re-scoring needs no API key."""
         if self._backend is None:
-            self._backend = make_backend(self.cfg.backend, suite=self.suite, confine=self.cfg.confine())
+            self._backend = make_backend(self.cfg.backend, suite=self.suite, confine=self.cfg.confine(),
+                                         **_backend_options(self.cfg))
         return self._backend
 
     def run(self, key: str) -> dict[str, Any]:
@@ -183,6 +196,22 @@ class _Worker:
         }
 
 
+def _backend_options(cfg: BenchConfig) -> dict[str, Any]:
+    """Options for the backend: an investigation's own dollar budget, when one is set."""
+    return {} if cfg.max_usd_per_function is None else {"max_usd": cfg.max_usd_per_function}
+
+
+def check_limits(cfg: BenchConfig) -> None:
+    """A RunError (one line) for a value no run can use."""
+    if cfg.workers < 1:
+        raise RunError(f"workers must be >= 1, got {cfg.workers}")
+    if cfg.concurrency < 1:
+        raise RunError(f"concurrency must be >= 1, got {cfg.concurrency}")
+    for name, value in (("max_usd", cfg.max_usd), ("max_usd_per_function", cfg.max_usd_per_function)):
+        if value is not None and not value > 0:  # also refuses NaN
+            raise RunError(f"{name} must be a positive number of dollars, got {value}")
+
+
 def _box_errors(box: _Watched | None, most: int = 5) -> dict[str, Any]:
     """What went wrong inside the black box during the investigation, for the row (the first few)."""
     errors = box.errors if box else []
@@ -239,8 +268,7 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
     from .summary import summarize, write_summary
 
     console = console or Console(stderr=True)
-    if cfg.workers < 1:
-        raise RunError(f"workers must be >= 1, got {cfg.workers}")
+    check_limits(cfg)
     # The directory first: a locked, unwritable or damaged one is refused before the suite is built.
     with RunDirectory(cfg.out, RUN_META, RESULTS, "bench run") as run_dir:
         check_judge(cfg.judge)
@@ -252,10 +280,16 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
         from agent.backends.base import MissingCredentials
 
         try:  # fail now on a bad spec or a missing API key
-            check("investigator", cfg.backend, suite=suite, confine=cfg.confine())
+            check("investigator", cfg.backend, suite=suite, confine=cfg.confine(), **_backend_options(cfg))
+            if cfg.max_usd is not None and is_llm(cfg.backend):  # a run cap needs the model's price
+                check("investigator", cfg.backend, suite=suite, confine=cfg.confine(), max_usd=cfg.max_usd)
         except (ValueError, MissingCredentials) as e:
             raise RunError(str(e)) from e
         isolated = confinement(cfg.backend, suite, cfg.unconfined)
+        if cfg.concurrency > 1 and not is_llm(cfg.backend):
+            console.print(f"[yellow]note:[/] --concurrency applies to LLM backends; {cfg.backend!r} runs one "
+                          "investigation at a time per worker process")
+            cfg.concurrency = 1
         selected = select(cfg, suite)
         identity = {"suite": cfg.suite, "backend": cfg.backend, "seed": cfg.seed, "max_rounds": cfg.max_rounds,
                     "judge": cfg.judge}
@@ -263,7 +297,9 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
             "scoring_seed": secrets.randbits(63), "versions": versions(), "platform": platform.platform(),
             "created": now(), "suite_manifest": suite.manifest, "isolation": isolated, "unconfined": cfg.unconfined,
             "serve": cfg.serve,
-            "budget": {"max_rounds": cfg.max_rounds, "load_timeout": cfg.load_timeout} | cfg.extra})
+            "budget": {"max_rounds": cfg.max_rounds, "load_timeout": cfg.load_timeout} | cfg.extra},
+            latest={"concurrency": cfg.concurrency, "max_usd": cfg.max_usd,
+                    "max_usd_per_function": cfg.max_usd_per_function})
         if meta.get("isolation") != isolated:  # a resume on another machine, or with another choice
             console.print(f"[yellow]note:[/] this run started with isolation {meta.get('isolation')!r}; "
                           f"now {isolated!r}")
@@ -276,11 +312,26 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
         if len(todo) < len(selected):
             console.print(f"resuming {cfg.out}: {len(selected) - len(todo)} done, {len(todo)} to go")
         categories = _CategoryLines(selected, rows)
+        cap = SpendingCap(cfg.max_usd, run_dir.rows())  # every row the run wrote counts
+        started = set()
+
+        def submit(key: str) -> None:
+            started.add(key)
+            run_dir.mark_in_flight(key)
+
         with RunProgress(console, cfg.backend, total=len(selected), completed=len(selected) - len(todo)) as progress:
-            for row in _execute(cfg, meta["scoring_seed"], todo, on_submit=run_dir.mark_in_flight):
+            for row in _execute(cfg, meta["scoring_seed"], todo, on_submit=submit, stop=cap.exhausted):
                 run_dir.append(row)
+                cap.add(row)
                 progress.advance(line=categories.add(row))
         summary = summarize(list(last_per_key(run_dir.rows(), "key").values()), meta)
+        summary["spent_usd"] = round(cap.spent, 6)
+        not_started = [e.key for e in todo if e.key not in started]
+        if not_started and cap.exhausted():
+            summary["stopped"] = {"reason": "budget", "max_usd": cfg.max_usd, "spent_usd": round(cap.spent, 6),
+                                  "not_started": len(not_started)}
+            console.print(f"[yellow]stopped for budget:[/] ${cap.spent:.4f} spent of --max-usd {cfg.max_usd:g}; "
+                          f"{len(not_started)} functions not started (resume with a higher --max-usd)")
         write_summary(cfg.out / SUMMARY, summary)
     return summary
 
@@ -308,14 +359,21 @@ class _CategoryLines:
                 f"{time.perf_counter() - self.started:.1f} s")
 
 
-def _execute(cfg: BenchConfig, scoring_seed: int, entries: list[SuiteEntry],
-             on_submit: Callable[[str], None]) -> Iterator[dict[str, Any]]:
-    """Rows in completion order, from worker processes (also with one worker: whatever a
-    function does to its process, the run goes on)."""
+def _execute(cfg: BenchConfig, scoring_seed: int, entries: list[SuiteEntry], on_submit: Callable[[str], None],
+             stop: Callable[[], bool] = lambda: False) -> Iterator[dict[str, Any]]:
+    """Rows in completion order: from worker processes (also with one worker: whatever a
+    function does to its process, the run goes on), or, with `concurrency` > 1 (LLM backends),
+    from threads of this process. No function starts once `stop()` is true."""
     by_key = {e.key: e for e in entries}
+    if cfg.concurrency > 1:
+        worker = _start_worker(cfg, scoring_seed)
+        _ = worker.backend  # built once, before the threads share it
+        yield from threaded_map(worker.run, list(by_key), concurrency=cfg.concurrency, on_submit=on_submit,
+                                stop=stop)
+        return
     try:
         yield from resilient_map(_start_worker, (cfg, scoring_seed), "run", list(by_key), workers=cfg.workers,
-                                 on_crash=lambda key: _crashed(by_key[key]), on_submit=on_submit)
+                                 on_crash=lambda key: _crashed(by_key[key]), on_submit=on_submit, stop=stop)
     except WorkerStartError as e:
         raise RunError(f"a bench worker process could not start: {e}") from None
 

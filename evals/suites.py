@@ -12,6 +12,7 @@ where bubblewrap is unavailable.
 
 from __future__ import annotations
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator, Literal
@@ -38,17 +39,22 @@ def open_suite(spec: str) -> Suite:
 
 
 _WORKER: BlackBoxWorker | None = None
+#: Guards the module's shared workers: concurrent investigations (`--concurrency`) are threads of
+#: one process. A BlackBoxWorker itself serializes its requests with its own lock.
+_GLOBALS = threading.Lock()
 
 
 def _worker(load_timeout: float) -> BlackBoxWorker:
     """One worker process per scoring/investigating process, reused across aia's own functions, so
     heavy imports (torch, the embedding model) are paid once."""
     global _WORKER
-    if _WORKER is None:
-        _WORKER = BlackBoxWorker()
-        _WORKER.start()
-    _WORKER.load_timeout = load_timeout
-    return _WORKER
+    with _GLOBALS:
+        if _WORKER is None:
+            worker = BlackBoxWorker()
+            worker.start()
+            _WORKER = worker
+        _WORKER.load_timeout = load_timeout
+        return _WORKER
 
 
 _IDLE_FOREIGN: tuple[tuple[Path, bool], BlackBoxWorker] | None = None
@@ -64,7 +70,8 @@ def _foreign_worker(entry: SuiteEntry, confined: bool, load_timeout: float) -> I
     """
     global _IDLE_FOREIGN
     key = (entry.script_path.resolve(), confined)
-    idle, _IDLE_FOREIGN = _IDLE_FOREIGN, None
+    with _GLOBALS:
+        idle, _IDLE_FOREIGN = _IDLE_FOREIGN, None
     if idle is not None and idle[0] == key:
         worker = idle[1]
     else:
@@ -75,9 +82,10 @@ def _foreign_worker(entry: SuiteEntry, confined: bool, load_timeout: float) -> I
     try:
         yield worker
     finally:
-        if _IDLE_FOREIGN is not None:  # a block nested in this one left its worker
-            _IDLE_FOREIGN[1].close()
-        _IDLE_FOREIGN = (key, worker)
+        with _GLOBALS:
+            left, _IDLE_FOREIGN = _IDLE_FOREIGN, (key, worker)
+        if left is not None:  # a block nested in this one (or a concurrent one) left its worker
+            left[1].close()
 
 
 @contextmanager

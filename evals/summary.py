@@ -110,6 +110,10 @@ def print_summary(summary: dict[str, Any], console: Console | None = None) -> No
         table.add_section()
     console.print(table)
     console.print(f"judge: {summary.get('judge')}", highlight=False)
+    stopped = summary.get("stopped")
+    if stopped and stopped.get("reason") == "budget":
+        console.print(f"stopped for budget: ${stopped['spent_usd']:.4f} spent of --max-usd {stopped['max_usd']:g}, "
+                      f"{stopped['not_started']} functions not started", highlight=False, style="bold yellow")
     if summary.get("isolation"):
         console.print(f"isolation: {summary['isolation']}", highlight=False, style="bold red" if str(
             summary["isolation"]).startswith("none: --unconfined") else None)

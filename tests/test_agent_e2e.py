@@ -73,11 +73,13 @@ def test_full_investigation_over_the_wire(spec, tmp_path):
     with FakeLLMServer(investigation_script()) as server:
         result = backend(spec, server).investigate(task, tmp_path)
     assert result.answer.code == CODE and result.rounds == 5
-    assert task.black_box.calls == 4 + 21
+    assert task.black_box.calls == 4 + 21 + 6  # the plot's summary adds the round inputs ±1, ±2, ±5
     assert result.usage.llm_calls == 5 and result.usage.input_tokens > 0 and result.usage.cost_usd > 0
     first, second, third, fourth, fifth = server.requests
     assert first.tool_names() == ["call_function", "plot_function", "record_hypotheses", "submit"]
     assert "f(10) = 28" in json.dumps(second.body["messages"])
+    assert "[round 1 of 20 used; 4 black-box calls so far]" in json.dumps(second.body["messages"])
+    assert "f(-5)=-17, f(-2)=-8, f(-1)=-5, f(0)=-2" in json.dumps(third.body["messages"])
     assert [img[:4] for img in images_in(third.body["messages"])] == [b"\x89PNG"]  # the plot went out as an image
     assert "code must define" in json.dumps(fifth.body["messages"])  # the rejection reason was fed back
 
@@ -90,7 +92,7 @@ def test_full_investigation_over_the_wire(spec, tmp_path):
         assert strip(b.body["messages"])[: len(a.body["messages"]) - 1] == strip(a.body["messages"])[:-1]
         assert a.body.get("system") == b.body.get("system") and a.body["tools"] == b.body["tools"]
     end = list(read_transcript(tmp_path))[-1]
-    assert end["stop_reason"] == "submitted" and end["black_box_calls"] == 25
+    assert end["stop_reason"] == "submitted" and end["black_box_calls"] == 31
 
 
 def test_openai_sdk_retries_are_off_and_tenacity_honours_retry_after(tmp_path):

@@ -175,6 +175,22 @@ def test_string_tasks_get_no_numeric_tools():
     assert "Unknown tool 'plot_function'" in policy.seen[1][1][-2].text
 
 
+@pytest.mark.parametrize("native", [True, False])
+def test_each_task_kind_gets_its_own_prompt(native):
+    """Numeric guidance (discontinuities, noise, domain) never reaches a string task, nor the reverse."""
+    seen = {}
+    for kind, fn in [("numeric", lambda x: x), ("strings", str.upper)]:
+        policy = ScriptedPolicy([], native_tools=native)
+        AgentBackend(policy, use_sandbox=False, budget=Budget(max_rounds=1)).investigate(
+            Task(id="k", kind=kind, black_box=CountingBox(fn)))
+        seen[kind] = policy.seen[0][0] + "\n" + policy.seen[0][1][0].text
+    assert "discontinuities" in seen["numeric"] and "noise-free" in seen["numeric"]
+    for word in ("discontinuities", "plateaus", "noise", "domain", "DOMAIN"):
+        assert word not in seen["strings"], word
+    assert "ß" in seen["strings"] and "whitespace" in seen["strings"] and "long inputs" in seen["strings"]
+    assert "exactly" in seen["strings"]
+
+
 @needs_sandbox
 def test_run_python_uses_the_sandbox(tmp_path):
     pytest.importorskip("agent.sandbox")
@@ -185,6 +201,42 @@ def test_run_python_uses_the_sandbox(tmp_path):
     ])
     task = linear_task()
     AgentBackend(policy).investigate(task, tmp_path)
-    assert policy.seen[1][1][-1].text.strip() == "15.0"
-    assert policy.seen[2][1][-1].text.strip() == "3.0"  # variables persist between runs
-    assert task.black_box.calls == 3
+    assert policy.seen[1][1][-1].text.splitlines() == ["15.0", "[round 1 of 20 used; 3 black-box calls so far]"]
+    assert policy.seen[2][1][-1].text.splitlines()[0] == "3.0"  # variables persist between runs
+    assert task.black_box.calls == 3  # submit's check runs on inputs already observed
+    end = [e for e in read_transcript(tmp_path) if e["type"] == "tool_result"][-1]
+    assert end["type"] == "tool_result" and end["name"] == "submit"
+    assert "Check on 3 inputs observed during the investigation: NMSE 0 on 3 inputs" in end["text"]
+
+
+def test_every_observation_ends_with_rounds_and_calls():
+    """A round is one reply: two calls in one reply both say round 1, and the calls add up."""
+    policy = ScriptedPolicy([
+        AssistantTurn("", [call("call_function", inputs=[1, 2]), call("call_function", inputs=[3])]),
+        AssistantTurn("", [call("record_hypotheses", hypotheses=[{"id": "h1", "statement": "2x+1"}])]),
+        AssistantTurn("", []),
+    ])
+    AgentBackend(policy, use_sandbox=False, budget=Budget(max_rounds=3)).investigate(linear_task())
+    history = policy.seen[2][1]
+    results = [e for e in history if isinstance(e, ToolResult)]
+    assert [r.text.splitlines()[-1] for r in results] == [
+        "[round 1 of 3 used; 2 black-box calls so far]",
+        "[round 1 of 3 used; 3 black-box calls so far]",
+        "[round 2 of 3 used; 3 black-box calls so far]",
+    ]
+    assert policy.seen[1][1] == history[: len(policy.seen[1][1])]  # earlier messages never change
+    system = policy.seen[0][0]
+    assert "a round is one reply of yours, whatever number of tool calls it holds" in system
+
+
+@needs_sandbox
+def test_check_code_through_the_loop(tmp_path):
+    policy = ScriptedPolicy([
+        AssistantTurn("", [call("check_code", code="def function(x):\n    return 2 * x", points=20)]),
+        AssistantTurn("", [call("submit", description="2x+1", code=GOOD_CODE)]),
+    ])
+    task = linear_task()
+    AgentBackend(policy).investigate(task, tmp_path)
+    text = policy.seen[1][1][-1].text
+    assert text.startswith("NMSE ") and "Worst mismatches:" in text and "code=" in text
+    assert task.black_box.calls == 20

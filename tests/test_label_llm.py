@@ -119,3 +119,46 @@ def test_unsubmitted_investigation(tmp_path: Path) -> None:
             investigate_unit_llm(model, UNIT, policy, seen, tmp_path / "b", max_rounds=1, max_windows=None)
     events = [json.loads(line)["type"] for line in (tmp_path / "b" / "transcript.jsonl").read_text().splitlines()]
     assert events[-1] == "error"
+
+
+def test_labeling_split_serves_up_to_20_windows_and_corpus_search_hides_held_out(tmp_path: Path) -> None:
+    """exemplars k=20 is honoured from a deep cache without a held-out window (issue 13), and
+    search_corpus never shows the studied unit's held-out or random-sample windows."""
+    import random as _random
+
+    from agent.labeling.llm import held_out_windows
+    from agent.labeling.neurons import split_exemplars
+    from agent.messages import ToolCall as Call
+    from agent.model_tools import MODEL_TOOLS
+    from tools.corpus import Corpus
+    from tools.exemplars import CacheSpec, cache_depth
+    from tools.models import tiny_model
+
+    model = tiny_model("llama", n_layers=1, d_model=16, n_heads=2, d_mlp=32)
+    words = "the river bank flows past a stone mill near green fields and old town walls".split()
+    rng = _random.Random(1)
+    corpus = Corpus("big", [" ".join(rng.choice(words) for _ in range(12)) for _ in range(700)])
+    unit, other = "layer.0.mlp.neuron.3", "layer.0.mlp.neuron.4"
+    ctx = ModelToolContext(model, corpus=corpus, cache_root=tmp_path, window=8, max_windows=None, unit=unit)
+    full = ctx.dataset_exemplars(unit, 40).top
+    seen, held = split_exemplars(full[:20])
+    depth, sample = cache_depth(CacheSpec(model, corpus, 8, None, tmp_path), 0)
+    assert depth == 40
+    source = labeling_split_source(ctx, unit, seen)
+    got = source(unit, 20)
+    assert len(got) == 20 and got[:10] == seen
+    forbidden = {e.window for e in held} | sample
+    assert not {e.window for e in got[10:]} & forbidden and not {e.window for e in got} & {e.window for e in held}
+    other_full = ctx.dataset_exemplars(other, 40).top
+    assert [e.window for e in source(other, 20)] == [e.window for e in other_full[0:40:2]]
+    ctx.exemplar_source = source
+    ctx.hidden_windows = lambda: held_out_windows(ctx, unit, seen)
+    assert ctx.hidden() >= forbidden
+    out = MODEL_TOOLS.execute(ctx, Call("c", "exemplars", {"unit": unit, "k": 20}))
+    assert len(out.data["exemplars"]) == 20 and "Scale on random text" in out.text
+    out = MODEL_TOOLS.execute(ctx, Call("c", "search_corpus", {"unit": unit, "word": "river", "k": 20}))
+    found = out.data["windows"]
+    assert found and not {e.window for e in found} & forbidden
+    assert out.data["matches"] >= len(found)
+    assert all("river" in [t.lower() for t in e.tokens] for e in found)
+    assert [e.score for e in found] == sorted((e.score for e in found), reverse=True)

@@ -72,7 +72,7 @@ def test_synthesize_and_edit_report_peaks_consistently(llama):
     ctx = ModelToolContext(llama)
     out = run(ctx, "synthesize", unit="layer.0.mlp.neuron.5", template="I saw the {w} today.",
               slots={"w": ["river", "stone", "mill", "town"]})
-    assert len(out.data["texts"]) == 4 and out.data["peaks"] == sorted(out.data["peaks"], reverse=True)
+    assert len(out.data["texts"]) == 4 and out.data["slot_values"] == sorted(out.data["slot_values"], reverse=True)
     out = run(ctx, "edit", unit="layer.0.mlp.neuron.5", text="I saw the river today.", swaps={"river": ["stone"]},
               remove_words=["today"])
     effects = out.data["effects"]
@@ -84,6 +84,48 @@ def test_synthesize_and_edit_report_peaks_consistently(llama):
                                                 abs=1e-6)
     bad = run(ctx, "edit", unit="layer.0.mlp.neuron.5", text="no such word", swaps={"river": ["x"]})
     assert bad.is_error and "'river' not in" in bad.text
+
+
+def test_synthesize_reports_the_slot_token_beside_the_peak(llama):
+    """The value at the filled-in word, not the whole-text peak (issue 13)."""
+    unit, words = "layer.0.mlp.neuron.5", ["river", "stone", "mill", "town", "walls"]
+    out = run(ModelToolContext(llama), "synthesize", unit=unit, template="the {w} bank flows past", slots={"w": words})
+    assert not out.is_error and "at slot" in out.text
+    for text, slot, peak in zip(out.data["texts"], out.data["slot_values"], out.data["peaks"]):
+        ref = call_unit(llama, unit, text)[0]
+        assert ref.tokens[3] == "bank"           # [CLS] the w bank ...: the slot is token 2
+        assert slot == pytest.approx(float(ref.values[2]), abs=1e-6)
+        assert peak == pytest.approx(float(ref.values[1:-1].max()), abs=1e-6)
+    assert any(s < p for s, p in zip(out.data["slot_values"], out.data["peaks"]))   # they differ somewhere
+    two = run(ModelToolContext(llama), "synthesize", unit=unit, template="{a} and {b}",
+              slots={"a": ["river"], "b": ["stone"]})
+    assert set(two.data["slots"][0]) == {"a", "b"} and "a " in two.text
+
+
+def test_edit_skips_missing_words_matches_whole_words_and_locates_the_peak(llama):
+    unit = "layer.0.mlp.neuron.5"
+    out = run(ModelToolContext(llama), "edit", unit=unit, text="I saw the river, today.",
+              swaps={"river.": ["stone"], "riv": ["x"]}, remove_words=["today", "absent"])
+    assert not out.is_error
+    assert [e["change"] for e in out.data["effects"]] == ["swapped 'river.' -> 'stone'", "removed word 'today'"]
+    assert out.data["effects"][0]["edited"] == "I saw the stone, today."
+    assert len(out.data["skipped"]) == 2 and "skipped swap 'riv'" in out.text and "'absent' not in" in out.text
+    ref = call_unit(llama, unit, "I saw the river, today.")[0]
+    i = int(np.argmax(ref.values[1:-1])) + 1
+    assert f"(token {i}" in out.data["peak_at"] and "peak" in out.text and " at " in out.text.splitlines()[1]
+
+
+def test_unit_stats_scale(llama, corpus, tmp_path):
+    ctx = ModelToolContext(llama, corpus=corpus, cache_root=tmp_path, window=12, max_windows=None)
+    out = run(ctx, "unit_stats", unit="layer.1.mlp.neuron.2")
+    st = out.data
+    assert not out.is_error and "fires (> 0) on" in out.text
+    q = list(st.token_quantiles.values())
+    assert q == sorted(q) and 0.0 <= st.firing_rate <= 1.0 and st.n_tokens > 0
+    assert max(st.window_quantiles.values()) <= st.top + 1e-6
+    ex = dataset_exemplars(llama, "layer.1.mlp.neuron.2", k=1, corpus=corpus, window=12, root=tmp_path)
+    assert st.top == pytest.approx(ex.top[0].score, abs=1e-5)
+    assert "Scale on random text" in run(ctx, "exemplars", unit="layer.1.mlp.neuron.2", k=3).text
 
 
 def test_exemplars_from_an_injected_source_and_from_the_cache(llama, corpus, tmp_path):
@@ -144,6 +186,13 @@ def test_minilm_encoder_tools():
     ctx = ModelToolContext(minilm)
     out = run(ctx, "ablate", unit="layer.2.attn.head.0:12", texts=["The cat sat on the mat."])
     assert out.data["embedding_cosine"][0] < 0.999 and out.data["loss_before"] is None
+    assert out.data["baseline_units"] is None      # the whole site: no other units to compare with
+    out = run(ctx, "ablate", unit="layer.2.mlp.neuron.7", texts=["The cat sat on the mat.", "A dog."])
+    assert len(out.data["baseline_units"]) == 5 and "layer.2.mlp.neuron.7" not in out.data["baseline_units"]
+    effects = out.data["baseline_embedding_effect"]
+    assert len(effects) == 2 and all(e >= 0 for e in effects)
+    assert len(out.data["token_cosine"][1]) == 5 and "random same-size ablations" in out.text
+    assert "per-token effect" in out.text
     pattern = np.array(run(ctx, "attention", unit="layer.0.attn.head.3", text="The cat sat.").data["pattern"])
     assert np.allclose(pattern.sum(-1), 1.0, atol=1e-5) and np.triu(pattern, 1).max() > 0   # bidirectional
     assert "encoder" in run(ctx, "patch", clean="a cat", corrupt="a dog", site="layer.1.resid").text
@@ -168,6 +217,25 @@ def test_submit_label_and_hypotheses(llama):
     assert ok.answer is not None and ctx.submitted.label == "river" and ctx.submitted.evidence
     out = labels.execute(ctx, ToolCall("c", "record_hypotheses", {"hypotheses": [{"id": "H1", "statement": "river"}]}))
     assert "[open] H1: river" in out.text and "H1" in ctx.ledger.hypotheses
+
+
+def test_submit_label_checks_the_description_on_the_labeling_exemplars_only(llama):
+    """The simulation check reads exemplars through the context's source (the labeling split in a
+    labeling run), so a held-out window cannot reach it; a fitting description scores high."""
+    asked = []
+    seen = [Exemplar(0, ["[CLS]", "the", "river", "bank"], [math.nan, 0.1, 2.5, 0.3], 2.5, "top"),
+            Exemplar(2, ["[CLS]", "a", "river", "mill"], [math.nan, 0.0, 1.9, 0.2], 1.9, "top")]
+    ctx = ModelToolContext(llama, unit="layer.0.mlp.neuron.1",
+                           exemplar_source=lambda unit, k: asked.append((unit, k)) or seen)
+    labels = model_tool_registry("label")
+    args = {"label": "river", "description": "Fires on the word 'river'.", "evidence": ["exemplars: river"]}
+    ok = labels.execute(ctx, ToolCall("c", "submit_label", args))
+    assert ok.answer is not None and ok.text.startswith("Label accepted.")
+    assert asked == [("layer.0.mlp.neuron.1", 20)]
+    assert "on the 2 labeling exemplars" in ok.text and "r = 0.9" in ok.text
+    bad = labels.execute(ctx, ToolCall("c", "submit_label", args | {"description": "Fires on the word 'mill'."}))
+    assert "r = -" in bad.text or "r = 0.0" in bad.text or "r = 0.1" in bad.text
+    assert 'fires most on "mill"' in bad.text
 
 
 def test_function_vector_finds_top_heads(llama):

@@ -68,7 +68,7 @@ def test_namespace_persists_and_scalar_and_batch_calls(shared: Sandbox) -> None:
     assert shared.run("x = 1").ok
     result = shared.run("print(x)\nprint(f(2))\nprint(f([1, 2.5, 'a']))\nimport numpy as np\nf(np.arange(3))")
     assert result.error is None, result.error
-    assert result.stdout.splitlines() == ["1", "7", "[4, 8.5, None]", "[1, 4, 7]"]
+    assert result.stdout.splitlines() == ["1", "7", "[4, 8.5, None]", "array([1., 4., 7.])"]  # an array in, out
     assert result.calls == 7 and shared.calls["f"] == before + 7
 
 
@@ -362,3 +362,28 @@ def test_a_child_that_cannot_start_is_a_sandbox_error(tmp_path: Path) -> None:
         Sandbox({}, python=str(tmp_path / "no-python")).start()
     with pytest.raises(SandboxError, match="could not start.*no-python"):
         Sandbox({}, python=str(tmp_path / "no-python"), confine=False).start()
+
+
+def test_f_over_an_array_gives_an_array_and_fit_recovers_parameters(shared: Sandbox) -> None:
+    result = shared.run(
+        "import numpy as np\n"
+        "xs = np.linspace(-5, 5, 41)\n"
+        "ys = f(xs)\n"
+        "print(type(ys).__name__, ys.dtype, ys.shape, type(f([1, 2])).__name__)\n"
+        "params, rmse = fit(lambda x, a, b: a * x + b, xs, ys)\n"
+        "print(np.round(params, 6).tolist(), rmse < 1e-9)\n"
+        "print(np.isnan(f(np.array(['a', 'b']))).all())\n"
+    )
+    assert result.ok, result.error
+    assert result.stdout.splitlines() == ["ndarray float64 (41,) list", "[3.0, 1.0] True", "True"]
+
+
+def test_what_run_python_lists_as_importable_imports(shared: Sandbox) -> None:
+    """The run_python doc lists packages by what is installed; each must import under confinement."""
+    from agent.tools_registry import DEFAULT_TOOLS
+
+    doc = DEFAULT_TOOLS.for_kind("numeric").tools["run_python"].description
+    listed = doc.split("importable: ")[1].rstrip(".").split(", ")
+    assert "numpy" in listed and "scipy" in listed
+    result = shared.run("\n".join(f"import {name}" for name in listed + ["math", "statistics", "scipy.optimize"]))
+    assert result.ok, result.error

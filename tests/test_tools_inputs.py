@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from tools.inputs import edit_inputs, fill_template, measure_edits, synthesize_inputs
+from tools.inputs import edit_inputs, fill_template, fill_template_spans, measure_edits, synthesize_inputs, word_pattern
 from tools.models import tiny_model
 
 SCENE = "A red ball lies on the grass. A dog sleeps under the tree. The sun is warm."
@@ -30,6 +30,28 @@ def test_edits_swap_and_remove():
         edit_inputs(SCENE, swaps={"horse": ["cow"]})
     with pytest.raises(ValueError, match="no edit requested"):
         edit_inputs(SCENE)
+
+
+def test_fill_spans_mark_each_slot_fill():
+    filled = fill_template_spans("a {x} and {y} and {x}.", {"x": ["cat", "horse"], "y": ["dog"]})
+    assert [f.text for f in filled] == fill_template("a {x} and {y} and {x}.", {"x": ["cat", "horse"], "y": ["dog"]})
+    for f in filled:
+        assert {f.text[s:e] for s, e in f.spans["x"]} == {f.text.split()[1]} and len(f.spans["x"]) == 2
+        assert [f.text[s:e] for s, e in f.spans["y"]] == ["dog"]
+
+
+def test_whole_word_edits_tolerate_punctuation_and_skip_missing_words():
+    assert word_pattern("the riverbank, a river.", "river").sub("X", "the riverbank, a river.") == "the riverbank, a X."
+    assert word_pattern("on the grass, here", "grass.") is not None       # trailing punctuation dropped
+    assert word_pattern("the riverbank", "river") is None
+    skipped: list[str] = []
+    edits = edit_inputs(SCENE, swaps={"tree": ["bush"], "horse": ["cow"]}, remove_words=["grass.", "cat"],
+                        skipped=skipped)
+    assert [e.change for e in edits] == ["swapped 'tree' -> 'bush'", "removed word 'grass.'"]
+    assert edits[1].edited.startswith("A red ball lies on the A dog")      # as given: with its period
+    assert len(skipped) == 2 and "'horse' not in" in skipped[0] and "'cat' not in" in skipped[1]
+    with pytest.raises(ValueError, match="no edit could be made"):
+        edit_inputs(SCENE, swaps={"horse": ["cow"]}, skipped=[])
 
 
 def test_llm_hook_is_used_and_required():

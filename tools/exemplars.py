@@ -30,6 +30,9 @@ from tools.models import SubjectModel, cache_dir
 from tools.units import SITES, Unit, validate
 
 QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.99)
+#: Top windows a new cache keeps per unit: twice the 20 a labeler may read, so that a
+#: labeling split (every other top window held out) can still serve 20.
+TOP_DEPTH = 40
 
 
 @dataclass
@@ -220,7 +223,7 @@ def dataset_exemplars(model: SubjectModel, unit: "str | Unit", k: int = 10,
     corpus = load_corpus(corpus) if isinstance(corpus, str) else corpus
     spec = CacheSpec(model, corpus, window, max_windows, root)
     if not spec.layer_complete(unit.layer):
-        build_cache(model, corpus, [unit.layer], k=max(k, 20), window=window,
+        build_cache(model, corpus, [unit.layer], k=max(k, TOP_DEPTH), window=window,
                     max_windows=max_windows, root=root)
     st = _LayerState.load(model, unit.layer, spec.layer_path(unit.layer))
     if k > st.k:
@@ -251,3 +254,93 @@ def dataset_exemplars(model: SubjectModel, unit: "str | Unit", k: int = 10,
         random=[make(len(top_w) + j, w, "random") for j, w in enumerate(rnd_w)],
         quantiles=[make(len(top_w) + len(rnd_w) + j, w, "quantile", q)
                    for j, (w, q) in enumerate(zip(q_w, quantiles))])
+
+
+def cache_depth(spec: CacheSpec, layer: int) -> tuple[int, set[int]]:
+    """(top windows kept per unit, the windows of the random sample) of a finished layer cache."""
+    st = _LayerState.load(spec.model, layer, spec.layer_path(layer))
+    return st.k, {int(w) for w in st.t["sample_windows"]}
+
+
+@dataclass
+class UnitStats:
+    """A unit's activation scale on random corpus text.
+
+    ``token_quantiles``: quantiles of its per-token activation over ``n_windows`` random windows
+    (``n_tokens`` scorable tokens); ``firing_rate``: share of those tokens above 0.
+    ``window_quantiles``: quantiles of the per-window maximum over the cache's random sample;
+    ``top``: its largest window maximum in the whole corpus.
+    """
+
+    unit: str
+    n_windows: int
+    n_tokens: int
+    token_quantiles: dict[float, float]
+    firing_rate: float
+    window_quantiles: dict[float, float]
+    top: float
+
+
+STAT_QUANTILES = (0.5, 0.9, 0.99, 0.999)
+
+
+def unit_stats(model: SubjectModel, unit: "str | Unit", corpus: "Corpus | str" = "default", window: int = 64,
+               max_windows: int | None = None, root: Path | None = None, n_windows: int = 32,
+               quantiles: tuple[float, ...] = STAT_QUANTILES) -> UnitStats:
+    """The unit's distribution on random text (aggregates only, no window is returned): window
+    maxima from the exemplar cache's random sample, token values from one pass over the first
+    ``n_windows`` windows of that sample.  Builds the layer's cache if missing."""
+    unit = validate(unit, model)
+    if not unit.is_single:
+        raise ValueError(f"unit_stats takes one unit, got {unit}")
+    corpus = load_corpus(corpus) if isinstance(corpus, str) else corpus
+    spec = CacheSpec(model, corpus, window, max_windows, root)
+    if not spec.layer_complete(unit.layer):
+        build_cache(model, corpus, [unit.layer], k=TOP_DEPTH, window=window, max_windows=max_windows, root=root)
+    st = _LayerState.load(model, unit.layer, spec.layer_path(unit.layer))
+    i = unit.indices[0]
+    sample = st.t["sample_windows"][:n_windows]
+    ids, mask = spec.windows()
+    vals = _window_values(model, unit, ids[sample])[mask[sample]]
+    sv = st.t[f"{unit.site}.sample_values"][:, i]
+    sv = sv[torch.isfinite(sv)]
+    q = torch.tensor(quantiles)
+
+    def quant(x: torch.Tensor) -> dict[float, float]:
+        return dict(zip(quantiles, x.float().quantile(q).tolist())) if len(x) else {}
+
+    return UnitStats(str(unit), len(sample), len(vals), quant(vals), float((vals > 0).float().mean()) if len(vals)
+                     else float("nan"), quant(sv), float(st.t[f"{unit.site}.top_values"][0, i]))
+
+
+def search_windows(model: SubjectModel, unit: "str | Unit", word: str, corpus: "Corpus | str" = "default",
+                   window: int = 64, max_windows: int | None = None, root: Path | None = None,
+                   limit: int = 64, exclude: "set[int] | frozenset[int]" = frozenset()) -> tuple[list[Exemplar], int]:
+    """Corpus windows containing ``word`` as a whole word (``tools.words``, case-insensitive), with the
+    unit's activations, strongest first: (the first ``limit`` matching windows, scored; how many
+    windows match in all).  Windows in ``exclude`` (held out for scoring) are never read."""
+    from tools.words import words_of
+    unit = validate(unit, model)
+    if not unit.is_single:
+        raise ValueError(f"search takes one unit, got {unit}")
+    target = word.strip().lower()
+    if not target:
+        raise ValueError("word is empty")
+    corpus = load_corpus(corpus) if isinstance(corpus, str) else corpus
+    spec = CacheSpec(model, corpus, window, max_windows, root)
+    ids, mask = spec.windows()
+    hits = []
+    for w in range(len(ids)):
+        if w in exclude:
+            continue
+        tokens = model.tokenizer.convert_ids_to_tokens(ids[w].tolist())
+        if any(found == target for _, _, found in words_of(tokens)):
+            hits.append(w)
+    chosen = hits[:limit]
+    if not chosen:
+        return [], 0
+    vals = _window_values(model, unit, ids[chosen]).masked_fill(~mask[chosen], float("nan"))
+    out = [Exemplar(window=w, tokens=model.tokenizer.convert_ids_to_tokens(ids[w].tolist()), values=v.tolist(),
+                    score=float(v.nan_to_num(float("-inf")).max()), kind="search")
+           for w, v in zip(chosen, vals)]
+    return sorted(out, key=lambda e: -e.score), len(hits)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 LLMHook = Callable[[str], str]
 _SENT = re.compile(r"(?<=[.!?])\s+")
 _SLOT = re.compile(r"\{(\w+)\}")
+_PUNCT = ".,;:!?\"'()[]{}<>-"
 
 
 @dataclass
@@ -38,6 +39,21 @@ def split_sentences(text: str) -> list[str]:
 def fill_template(template: str, slots: dict[str, list[str]], n: int | None = None,
                   seed: int = 0) -> list[str]:
     """Every combination of slot values (or ``n`` of them, sampled without replacement)."""
+    return [f.text for f in fill_template_spans(template, slots, n, seed)]
+
+
+@dataclass
+class Filled:
+    """One filled template and where each slot's value landed: ``spans[name]`` are the
+    ``(start, end)`` character spans of that slot's fills (a slot may occur twice)."""
+
+    text: str
+    spans: dict[str, list[tuple[int, int]]]
+
+
+def fill_template_spans(template: str, slots: dict[str, list[str]], n: int | None = None,
+                        seed: int = 0) -> list[Filled]:
+    """``fill_template`` with the character span of every slot fill (same texts, same order)."""
     names = _SLOT.findall(template)
     missing = sorted(set(names) - set(slots))
     if missing:
@@ -46,7 +62,19 @@ def fill_template(template: str, slots: dict[str, list[str]], n: int | None = No
     combos = list(itertools.product(*(slots[k] for k in keys)))
     if n is not None and n < len(combos):
         combos = random.Random(seed).sample(combos, n)
-    return [template.format(**dict(zip(keys, c))) for c in combos]
+    out = []
+    for combo in combos:
+        values = dict(zip(keys, combo))
+        text, spans, last = "", {k: [] for k in keys}, 0
+        for m in _SLOT.finditer(template):
+            text += template[last:m.start()].replace("{{", "{").replace("}}", "}")
+            value = str(values[m.group(1)])
+            spans[m.group(1)].append((len(text), len(text) + len(value)))
+            text += value
+            last = m.end()
+        text += template[last:].replace("{{", "{").replace("}}", "}")
+        out.append(Filled(text, spans))
+    return out
 
 
 def synthesize_inputs(template: str | None = None, slots: dict[str, list[str]] | None = None,
@@ -66,35 +94,67 @@ def synthesize_inputs(template: str | None = None, slots: dict[str, list[str]] |
     return [ln for ln in lines if ln][:n]
 
 
+def word_pattern(text: str, word: str) -> "re.Pattern[str] | None":
+    """A pattern matching ``word`` as a whole word of ``text`` (case-sensitive): not inside a
+    longer word, whatever punctuation surrounds it.  A word given with punctuation around it
+    ('river.', '"bank') that does not occur as given is tried without that punctuation.
+    None when neither occurs."""
+    for w in dict.fromkeys([word, word.strip(_PUNCT)]):
+        if not w.strip():
+            continue
+        pattern = re.compile(rf"(?<!\w){re.escape(w)}(?!\w)")
+        if pattern.search(text):
+            return pattern
+    return None
+
+
 def swap_word(text: str, old: str, new: str) -> str:
     """Replace whole-word occurrences of ``old`` (case-sensitive); error if absent."""
-    pattern = re.compile(rf"\b{re.escape(old)}\b")
-    if not pattern.search(text):
+    pattern = word_pattern(text, old)
+    if pattern is None:
         raise ValueError(f"word {old!r} not in {text!r}")
     return pattern.sub(new, text)
 
 
 def edit_inputs(text: str, swaps: dict[str, list[str]] | None = None,
                 remove_sentences: bool = False, remove_words: list[str] | None = None,
-                instruction: str | None = None, llm: LLMHook | None = None) -> list[Edit]:
+                instruction: str | None = None, llm: LLMHook | None = None,
+                skipped: list[str] | None = None) -> list[Edit]:
     """Minimal edits of one text, each a controlled change:
 
     - ``swaps``: ``{"cat": ["dog", "bird"]}`` -> one edit per replacement word;
     - ``remove_sentences``: one edit per sentence, with that sentence removed;
     - ``remove_words``: one edit per listed word, every occurrence removed;
     - ``instruction`` (needs ``llm``): one LLM-rewritten version following the instruction.
+
+    Words match whole words (``word_pattern``).  With a ``skipped`` list, an edit whose word
+    is not in the text is left out and the reason appended there, instead of raising; an error
+    is raised only when no edit at all is left.
     """
     edits: list[Edit] = []
+
+    def missing(word: str, what: str) -> None:
+        reason = f"{what}: word {word!r} not in {text!r}"
+        if skipped is None:
+            raise ValueError(f"word {word!r} not in {text!r}")
+        skipped.append(reason)
+
     for old, news in (swaps or {}).items():
-        edits += [Edit(text, swap_word(text, old, new), f"swapped {old!r} -> {new!r}") for new in news]
+        pattern = word_pattern(text, old)
+        if pattern is None:
+            missing(old, f"swap {old!r} -> {', '.join(map(repr, news))}")
+            continue
+        edits += [Edit(text, pattern.sub(new, text), f"swapped {old!r} -> {new!r}") for new in news]
     if remove_sentences:
         sents = split_sentences(text)
         for i, s in enumerate(sents):
             edits.append(Edit(text, " ".join(sents[:i] + sents[i + 1:]), f"removed sentence {i}: {s!r}"))
     for word in remove_words or []:
-        edited = re.sub(r"\s{2,}", " ", re.sub(rf"\b{re.escape(word)}\b", "", text)).strip()
-        if edited == text:
-            raise ValueError(f"word {word!r} not in {text!r}")
+        pattern = word_pattern(text, word)
+        if pattern is None:
+            missing(word, f"remove {word!r}")
+            continue
+        edited = re.sub(r"\s{2,}", " ", pattern.sub("", text)).strip()
         edits.append(Edit(text, edited, f"removed word {word!r}"))
     if instruction is not None:
         if llm is None:
@@ -102,6 +162,8 @@ def edit_inputs(text: str, swaps: dict[str, list[str]] | None = None,
         out = llm(render("inputs_rewrite", instruction=instruction, text=text)).strip()
         edits.append(Edit(text, out, f"llm: {instruction}"))
     if not edits:
+        if skipped:
+            raise ValueError("no edit could be made: " + "; ".join(skipped))
         raise ValueError("no edit requested: give swaps, remove_sentences, remove_words or instruction")
     return edits
 

@@ -18,6 +18,7 @@ reference the fast path is tested against.
 from __future__ import annotations
 
 import inspect
+import random
 from dataclasses import dataclass
 from typing import Callable
 
@@ -107,6 +108,9 @@ class AblationResult:
     top_after: list[list[tuple[str, float]]]
     embedding_cosine: list[float] | None  # encoders: mean-pooled output, original vs ablated
     downstream: dict[str, list[float]]   # unit -> mean |change| of its activation per text
+    #: encoders: per text, each token's output cosine (original vs ablated), and its tokens
+    token_cosine: list[list[float]] | None = None
+    tokens: list[list[str]] | None = None
 
 
 def _replacement(model: SubjectModel, unit: Unit, mode: str, act: torch.Tensor,
@@ -197,6 +201,11 @@ def ablate(model: SubjectModel, unit: "str | Unit", texts: "str | list[str]", mo
         m = mask[..., None].float()
         eo, ea = (ho * m).sum(1) / m.sum(1), (ha * m).sum(1) / m.sum(1)
         result.embedding_cosine = torch.cosine_similarity(eo, ea, dim=-1).tolist()
+        tok = torch.cosine_similarity(ho, ha, dim=-1)                           # [B, T]
+        n = mask.sum(1).tolist()
+        result.token_cosine = [tok[b, :n[b]].tolist() for b in range(len(texts))]
+        result.tokens = [model.tokenizer.convert_ids_to_tokens(inputs["input_ids"][b, :n[b]].tolist())
+                         for b in range(len(texts))]
         result.kl = [0.0] * len(texts)
     for d in down:
         before = _site_as_units(model, d, base[d.site_unit()])
@@ -205,6 +214,44 @@ def ablate(model: SubjectModel, unit: "str | Unit", texts: "str | list[str]", mo
         diff = (after[:, :, di] - before[:, :, di]).abs().flatten(2).mean(-1)   # [B, T]
         result.downstream[str(d)] = ((diff * mask).sum(1) / mask.sum(1)).tolist()
     return result
+
+
+@dataclass
+class AblationBaseline:
+    """The same ablation on ``units``: random other units of the same site, as many as ablated."""
+
+    units: list[str]
+    embedding_effect: list[float] | None   # encoders: per text, mean 1 - cosine over the random units
+    kl: list[float] | None                 # causal LMs: per text, mean next-token KL
+
+
+def random_unit_baseline(model: SubjectModel, unit: "str | Unit", texts: "str | list[str]", mode: str = "zero",
+                         n: int = 5, seed: int = 0) -> AblationBaseline:
+    """Ablate ``n`` random sets of other units of the unit's site (each the size of the unit's)
+    and average their effects: what an ablation of this size does anyway, to read the unit's
+    effect against."""
+    unit = validate(unit, model)
+    if unit.indices is None:
+        raise ValueError(f"a random-unit baseline needs units, not the whole site {unit}")
+    texts = [texts] if isinstance(texts, str) else list(texts)
+    width = model.site_width(unit.site)
+    others = [i for i in range(width) if i not in set(unit.indices)]
+    size = len(unit.indices)
+    if len(others) < size:
+        raise ValueError(f"{unit} leaves too few other units for a baseline")
+    rng = random.Random(seed)
+    picks = [Unit(unit.layer, unit.site, tuple(sorted(rng.sample(others, size)))) for _ in range(n)]
+    effects, kls = [], []
+    for p in picks:
+        r = ablate(model, p, texts, mode=mode, seed=seed)
+        kls.append(r.kl)
+        if r.embedding_cosine is not None:
+            effects.append([1 - c for c in r.embedding_cosine])
+    def mean(rows: list[list[float]]) -> list[float]:
+        return [sum(col) / len(col) for col in zip(*rows)]
+
+    return AblationBaseline([str(p) for p in picks], mean(effects) if effects else None,
+                            None if effects else mean(kls))
 
 
 def _token_loss(logits: torch.Tensor, inputs: dict) -> list[float]:

@@ -21,23 +21,47 @@ class Price:
     cached_input: float | None = None  # None: cached input tokens cost as much as other input
 
 
+#: When the default table was last checked against the providers' published price pages
+#: (openai.com/api/pricing, anthropic.com/pricing): standard tier, no batch discount. Prices change:
+#: override them with a JSON file (see the module docstring).
+PRICES_AS_OF = "2025-11-24"
+
 DEFAULT_PRICES: dict[str, Price] = {
-    "gpt-4o-mini": Price(0.15, 0.60, 0.075),
-    "gpt-4o": Price(2.50, 10.00, 1.25),
+    # OpenAI (cached_input: prompt-cache reads)
+    "gpt-5-pro": Price(15.00, 120.00),
+    "gpt-5-nano": Price(0.05, 0.40, 0.005),
+    "gpt-5-mini": Price(0.25, 2.00, 0.025),
+    "gpt-5": Price(1.25, 10.00, 0.125),  # also gpt-5-chat-latest, gpt-5-codex, gpt-5.1
     "gpt-4.1-nano": Price(0.10, 0.40, 0.025),
     "gpt-4.1-mini": Price(0.40, 1.60, 0.10),
     "gpt-4.1": Price(2.00, 8.00, 0.50),
-    "gpt-5-nano": Price(0.05, 0.40, 0.005),
-    "gpt-5-mini": Price(0.25, 2.00, 0.025),
-    "gpt-5": Price(1.25, 10.00, 0.125),
+    "gpt-4o-mini": Price(0.15, 0.60, 0.075),
+    "gpt-4o-2024-05-13": Price(5.00, 15.00),
+    "gpt-4o": Price(2.50, 10.00, 1.25),
+    "chatgpt-4o-latest": Price(5.00, 15.00),
+    "gpt-4.5-preview": Price(75.00, 150.00, 37.50),
+    "gpt-4-turbo": Price(10.00, 30.00),
+    "gpt-4": Price(30.00, 60.00),
+    "gpt-3.5-turbo": Price(0.50, 1.50),
     "o4-mini": Price(1.10, 4.40, 0.275),
+    "o3-pro": Price(20.00, 80.00),
+    "o3-mini": Price(1.10, 4.40, 0.55),
     "o3": Price(2.00, 8.00, 0.50),
+    "o1-pro": Price(150.00, 600.00),
+    "o1-mini": Price(1.10, 4.40, 0.55),
+    "o1": Price(15.00, 60.00, 7.50),
+    # Anthropic (cached_input: cache reads, 0.1 x input; cache writes are billed at 1.25 x input and
+    # counted here as plain input)
+    "claude-3-haiku": Price(0.25, 1.25, 0.03),
     "claude-3-5-haiku": Price(0.80, 4.00, 0.08),
     "claude-haiku-4-5": Price(1.00, 5.00, 0.10),
     "claude-3-5-sonnet": Price(3.00, 15.00, 0.30),
     "claude-3-7-sonnet": Price(3.00, 15.00, 0.30),
-    "claude-sonnet-4": Price(3.00, 15.00, 0.30),
-    "claude-opus-4": Price(15.00, 75.00, 1.50),
+    "claude-sonnet-4": Price(3.00, 15.00, 0.30),  # also claude-sonnet-4-5 (prompts up to 200k tokens)
+    "claude-sonnet-4-5": Price(3.00, 15.00, 0.30),
+    "claude-3-opus": Price(15.00, 75.00, 1.50),
+    "claude-opus-4": Price(15.00, 75.00, 1.50),  # also claude-opus-4-1
+    "claude-opus-4-5": Price(5.00, 25.00, 0.50),
 }
 
 

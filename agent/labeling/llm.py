@@ -23,13 +23,11 @@ from agent.model_tools import LabelSubmission, ModelToolContext, model_tool_regi
 from agent.tools_registry import ToolRegistry
 from agent.transcript import TranscriptWriter
 from prompts import render
-from tools.exemplars import Exemplar
+from tools.exemplars import Exemplar, cache_depth
 from tools.models import SubjectModel
 from tools.units import parse_unit
 
 KIND_NAMES = {"mlp": "neuron", "attn": "head", "resid": "dim"}
-#: Top windows the cache keeps per unit (tools.exemplars builds it with k >= 20).
-CACHE_K = 20
 
 
 class LabelingError(RuntimeError):
@@ -46,16 +44,47 @@ def labeling_tools(model: SubjectModel, kind: str) -> ToolRegistry:
     return tools
 
 
+def _depth(ctx: ModelToolContext, address: str) -> tuple[int, set[int]]:
+    """(top windows the unit's layer cache keeps, its random-sample windows); builds a missing cache."""
+    ctx.dataset_exemplars(address, 1)
+    return cache_depth(ctx.spec(), parse_unit(address).layer)
+
+
 def labeling_split_source(ctx: ModelToolContext, unit: str, seen: list[Exemplar]):
-    """An ``exemplar_source`` that never serves held-out windows (see the module docstring)."""
+    """An ``exemplar_source`` that never serves held-out windows (see the module docstring).
+
+    For the unit under study, asking for more than ``seen`` adds the cache's top windows ranked
+    below every held-out rank (rank >= 2 x len(seen)) that are not in its random sample (the
+    scorer's random windows come from there).
+    """
 
     def source(address: str, k: int) -> list[Exemplar]:
         if address == unit:
-            return seen[:k]
-        top = ctx.dataset_exemplars(address, min(2 * k, CACHE_K)).top
+            if k <= len(seen):
+                return seen[:k]
+            depth, sample = _depth(ctx, address)
+            below = 2 * len(seen)
+            if depth <= below:
+                return list(seen)
+            mine = {e.window for e in seen}
+            extra = [e for e in ctx.dataset_exemplars(address, depth).top[below:]
+                     if e.window not in sample and e.window not in mine]
+            return (list(seen) + extra)[:k]
+        depth, _ = _depth(ctx, address)
+        top = ctx.dataset_exemplars(address, min(2 * k, depth)).top
         return split_exemplars(top)[0][:k]
 
     return source
+
+
+def held_out_windows(ctx: ModelToolContext, unit: str, seen: list[Exemplar]) -> set[int]:
+    """Windows no tool may show while ``unit`` is labeled: its top windows ranked above
+    2 x len(seen) that are not in ``seen`` (the scorer's held-out top), and the cache's whole
+    random sample (the scorer's random windows are drawn from it)."""
+    depth, sample = _depth(ctx, unit)
+    mine = {e.window for e in seen}
+    top = ctx.dataset_exemplars(unit, min(depth, 2 * len(seen) + 1)).top
+    return sample | {e.window for e in top if e.window not in mine}
 
 
 def investigate_unit_llm(model: SubjectModel, unit: str, policy: Policy, seen: list[Exemplar],
@@ -73,6 +102,7 @@ def investigate_unit_llm(model: SubjectModel, unit: str, policy: Policy, seen: l
     tools = labeling_tools(model, kind)
     ctx = ModelToolContext(model, corpus=corpus, cache_root=cache_root, max_windows=max_windows, unit=unit)
     ctx.exemplar_source = labeling_split_source(ctx, unit, seen)
+    ctx.hidden_windows = lambda: held_out_windows(ctx, unit, seen)
     system = render("task_unit_system", model=model, kind=kind, tools=tools.docs(),
                     text_protocol=not policy.native_tools)
     log = TranscriptWriter(log_dir)

@@ -8,7 +8,8 @@ mock of the SDK would test the mock.
 Each request takes the next step of the script: a `Reply` (text and/or tool calls) or a
 `Fault` (429 with Retry-After, 500, a hang longer than the client's timeout, an empty reply).
 Alternatively a callable `(request_json) -> step` decides per request. Every request is
-recorded, so tests assert on what the client sent.
+recorded, so tests assert on what the client sent. `delay` seconds are waited before each reply
+(the latency of a real API, for concurrency benchmarks); requests are served concurrently.
 """
 
 from __future__ import annotations
@@ -127,6 +128,10 @@ class RecordedRequest:
         return out
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 128  # many clients at once (concurrency tests) must not find the backlog full
+
+
 class FakeLLMServer:
     """A loopback HTTP server speaking both wire formats, driven by a script or a responder.
 
@@ -135,7 +140,10 @@ class FakeLLMServer:
     gets HTTP 400 naming the problem (400 so that the SDKs do not retry it).
     """
 
-    def __init__(self, script: Iterable[Step] | Responder = ()) -> None:
+    def __init__(self, script: Iterable[Step] | Responder = (), *, delay: float = 0.0) -> None:
+        if delay < 0:
+            raise ValueError(f"delay must be >= 0 seconds, got {delay}")
+        self.delay = delay
         self._responder: Responder | None = script if callable(script) else None
         self._steps: deque[Step] = deque() if callable(script) else deque(script)
         self._lock = threading.Lock()
@@ -143,7 +151,7 @@ class FakeLLMServer:
         self._ids = itertools.count(1)
         self.requests: list[RecordedRequest] = []
         self.responder_errors: list[Exception] = []  # what the responder raised (each answered with a 400)
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), _make_handler(self))
+        self._httpd = _Server(("127.0.0.1", 0), _make_handler(self))
         self._httpd.daemon_threads = True
         self._httpd.block_on_close = False  # a hung handler must not hold up stop()
         self._thread = threading.Thread(
@@ -250,6 +258,8 @@ def _make_handler(server: FakeLLMServer) -> type[BaseHTTPRequestHandler]:
                 return self._send(400, _error(wire, "invalid_request_error", message))
             if isinstance(step, str):
                 step = Reply(text=step)
+            if server.delay:
+                server._wait(server.delay)
             if isinstance(step, Reply):
                 return self._send(200, _render(wire, step, body, server._new_id()))
             self._fault(wire, step, body)
