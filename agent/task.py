@@ -6,6 +6,7 @@ FIND interpreter is told (the kind of function and the input range), never groun
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Protocol, Sequence
@@ -88,3 +89,13 @@ class Backend(Protocol):
 
     def investigate(self, task: Task, log_dir: Path | None = None) -> Investigation: ...
 
+
+def output_as_float(v: Any) -> float:
+    """A black-box or answer output as a float; NaN for None, text, or anything unconvertible
+    (scorers and the investigator's own checks compare outputs the same way)."""
+    if v is None or isinstance(v, (str, bool)):
+        return math.nan
+    try:
+        return float(v)
+    except (TypeError, ValueError, OverflowError):
+        return math.nan

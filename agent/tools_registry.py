@@ -23,7 +23,7 @@ from pydantic import BeforeValidator, TypeAdapter, ValidationError
 
 from agent.ledger import HypothesisUpdate, Ledger
 from agent.messages import ToolCall
-from agent.task import Answer, Task
+from agent.task import Answer, Task, output_as_float
 from prompts import render
 
 
@@ -637,15 +637,6 @@ def run_candidate(ctx: ToolContext, code: str, inputs: list) -> tuple[list, list
     return reply["outputs"], reply["errors"], None
 
 
-def _as_float(v: Any) -> float:
-    if v is None or isinstance(v, (str, bool)):
-        return math.nan
-    try:
-        return float(v)
-    except (TypeError, ValueError, OverflowError):
-        return math.nan
-
-
 def compare(kind: str, inputs: list, expected: list, predicted: list, errors: list, worst: int = 8) -> str:
     """The error figure and the worst mismatches of candidate outputs against f's.
 
@@ -654,8 +645,8 @@ def compare(kind: str, inputs: list, expected: list, predicted: list, errors: li
     """
     rows = []
     if kind == "numeric":
-        pairs = [(x, _as_float(e), _as_float(p), err) for x, e, p, err in zip(inputs, expected, predicted, errors)
-                 if math.isfinite(_as_float(e))]
+        pairs = [(x, output_as_float(e), output_as_float(p), err)
+                 for x, e, p, err in zip(inputs, expected, predicted, errors) if math.isfinite(output_as_float(e))]
         if not pairs:
             return "f gave no finite outputs on these inputs"
         bad = sum(1 for _, _, p, _ in pairs if not math.isfinite(p))

@@ -16,6 +16,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from agent.task import output_as_float
+
 FIND_GRID: tuple[float, ...] = tuple(i + 0.5 for i in range(-128, 128))
 SOLVED_NMSE = 0.1
 QUERY_RANGE = (-128.0, 128.0)
@@ -38,21 +40,12 @@ def strict_points(seed: int, n_random: int = 1000) -> list[float]:
     return [round(x, 6) for x in xs]
 
 
-def as_float(v: Any) -> float:
-    """A black-box or answer output as a float; NaN for None, text, or anything unconvertible."""
-    if v is None or isinstance(v, (str, bool)):
-        return math.nan
-    try:
-        return float(v)
-    except (TypeError, ValueError, OverflowError):
-        return math.nan
-
 
 def nmse(reference: Sequence[Any], predicted: Sequence[Any]) -> float:
     """FIND's normalised MSE: sum((ref - pred)^2) / sum(ref^2) over points where the reference is
     finite. A prediction that is missing or non-finite where the reference is finite makes it inf."""
-    ref = np.array([as_float(v) for v in reference])
-    pred = np.array([as_float(v) for v in predicted])
+    ref = np.array([output_as_float(v) for v in reference])
+    pred = np.array([output_as_float(v) for v in predicted])
     keep = np.isfinite(ref)
     if not keep.any():
         return math.nan

@@ -17,12 +17,12 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from agent.task import Answer
+from agent.task import Answer, output_as_float
 from find_functions.layout import SuiteEntry
 
 from .code_exec import run_code
 from .judge import Judge, multiple_choice_accuracy
-from .numeric_scoring import FIND_GRID, as_float, detect_tabulation, interval_iou, nmse, solved, strict_points
+from .numeric_scoring import FIND_GRID, detect_tabulation, interval_iou, nmse, solved, strict_points
 from .string_held_out import held_out_strings
 
 #: How many calls of a served script are averaged to estimate its noise-free output when the
@@ -56,7 +56,7 @@ def _noise_free_reference(entry: SuiteEntry, xs: list[float], ctx: ScoringContex
         if run.error:
             raise RuntimeError(f"{entry.key}: ground-truth code failed: {run.error}")
         return run.outputs
-    samples = np.array([[as_float(v) for v in ctx.serve(xs)] for _ in range(NOISE_AVERAGING_CALLS)])
+    samples = np.array([[output_as_float(v) for v in ctx.serve(xs)] for _ in range(NOISE_AVERAGING_CALLS)])
     with np.errstate(all="ignore"):
         return np.nanmean(samples, axis=0).tolist() if samples.size else []
 
