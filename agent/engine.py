@@ -10,7 +10,9 @@ appends the observations, until the run's ending says it is over. How a run ends
 
 At the round cap, or when a budget is spent, the policy is asked once more (the final request),
 and only the finishing call is run. The history is append-only and the system prompt and tool
-list never change, so the prompt prefix stays stable and provider prompt caching applies.
+list never change, so the prompt prefix stays stable and provider prompt caching applies. What is
+sent each call is a view of the history (agent.context): old images and old long observations
+are trimmed once, at a fixed age, so the context stays bounded and the prefix stays byte-stable.
 
 Two step functions do the work, shared by every job: `generate` (one policy call: usage,
 history, the `assistant` event) and `execute` (the turn's calls: observations, `tool_result`
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from agent.backends.base import AssistantTurn, Entry, Policy, ToolCall, ToolResult, UserMessage
+from agent.context import ContextPolicy, sent_view
 from agent.task import Usage
 from agent.tools_registry import ToolOutput, ToolRegistry
 from agent.transcript import TranscriptWriter
@@ -95,7 +98,10 @@ class Engine:
     conversation (a resumed chat). `task_kind` (bench) words the nudge and the final request for
     a task's answer format (description, domain, code). `status_line()` (bench: rounds used and
     black-box calls) is appended to every observation, so that the investigator always knows what
-    it has left; it goes into new messages only, so the cached prefix stays as it was.
+    it has left; it goes into new messages only, so the cached prefix stays as it was. `context`
+    is what of old observations is re-sent (agent.context.ContextPolicy; None, the default:
+    everything, which keeps the provider's cached prefix longest: see agent/context.py).
+    `cached_tokens` sums the provider-reported prompt-cache hits of every call.
     """
 
     def __init__(self, policy: Policy, tools: ToolRegistry, ctx: Any, *, system: str,
@@ -103,7 +109,8 @@ class Engine:
                  observation_chars: int = 4000, on_event: EventCallback | None = None,
                  observe_extra: Callable[[], dict[str, Any]] | None = None, history: list[Entry] | None = None,
                  rounds: int = 0, task_kind: str | None = None,
-                 status_line: Callable[[], str] | None = None) -> None:
+                 status_line: Callable[[], str] | None = None,
+                 context: ContextPolicy | None = None) -> None:
         if finish_tool is not None and finish_tool not in tools:
             raise ValueError(f"finish_tool {finish_tool!r} is not among the tools {tools.names()}")
         self.policy = policy
@@ -120,6 +127,8 @@ class Engine:
         self.history: list[Entry] = list(history or [])
         self.rounds = rounds
         self.usage = Usage()
+        self.cached_tokens = 0
+        self.context = context
         self.text_protocol = not policy.native_tools
 
     # ------------------------------------------------------------------------------ one run
@@ -179,9 +188,10 @@ class Engine:
         self.rounds += 1
         self.ctx.round_no = self.rounds
         started = time.monotonic()
-        turn = self.policy.next_turn(self.system, self.history, self.tools)
+        turn = self.policy.next_turn(self.system, sent_view(self.history, self.context), self.tools)
         turn.seconds = turn.seconds or time.monotonic() - started
         self.usage = self.usage + turn.usage
+        self.cached_tokens += turn.cached_tokens
         self.history.append(turn)
         self.emit("assistant", round=self.rounds, text=turn.text, usage=turn.usage.model_dump(),
                   cached_tokens=turn.cached_tokens, seconds=round(turn.seconds, 3), retries=turn.retries,

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agent.backends.base import Policy
+from agent.context import ContextPolicy
 from agent.engine import Budget, Engine
 from agent.task import Answer, Investigation, Task
 from agent.tools_registry import DEFAULT_TOOLS, ToolContext, ToolRegistry
@@ -42,6 +43,7 @@ class AgentBackend:
         confine: bool = True,
         observation_chars: int = 4000,
         max_batch: int = 1000,
+        context: ContextPolicy | None = None,
     ):
         self.policy = policy
         self.name = name or policy.name
@@ -51,6 +53,7 @@ class AgentBackend:
         self.sandbox_factory = (sandbox_factory or default_sandbox_factory(confine)) if use_sandbox else None
         self.observation_chars = observation_chars
         self.max_batch = max_batch
+        self.context = context  # what of old observations is re-sent (agent.context); None: all
 
     def investigate(self, task: Task, log_dir: Path | None = None) -> Investigation:
         log = TranscriptWriter(log_dir)
@@ -65,6 +68,7 @@ class AgentBackend:
                         system=render("system", text_protocol=text_protocol, tools=tools.docs(), kind=task.kind),
                         transcript=log, finish_tool="submit", observation_chars=self.observation_chars,
                         observe_extra=lambda: {"black_box_calls": task.black_box.calls}, task_kind=task.kind,
+                        context=self.context,
                         # the final request is one round past the cap: it still reads "20 of 20 used"
                         status_line=lambda: render("status_line", round=min(engine.rounds, max_rounds),
                                                    max_rounds=max_rounds,

@@ -23,12 +23,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from evals.run_dir import read_results  # noqa: E402
 from evals.runner import BenchConfig, run_bench  # noqa: E402
 from find_functions.layout import write_suite  # noqa: E402
 from find_functions.script import render_script  # noqa: E402
 from find_functions.spec import GroundTruth, SuiteFunction  # noqa: E402
 from tests.fake_llm import FakeLLMServer, Reply, ToolCall  # noqa: E402
+from tools.run_dir import read_results  # noqa: E402
 
 CODE = "def function(x):\n    return 2.0 * x + 1.0"
 

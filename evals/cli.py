@@ -311,7 +311,8 @@ def check_heads(
         result = head_role_accuracy(list(latest_rows(out_dir / LABELS).values()), key)
     except (RunError, UnitError, ValueError, FileNotFoundError) as e:
         raise _fail(str(e)) from None
-    (out_dir / "check_heads.json").write_text(json.dumps(result, indent=2) + "\n")
+    from tools.run_dir import KINDS, stamped
+    (out_dir / KINDS["check-heads"][0]).write_text(json.dumps(stamped("check-heads", result), indent=2) + "\n")
     from rich.table import Table
     table = Table(title=f"head roles of {model}: accuracy {_pct(result['accuracy'])} over {result['n']} heads")
     for col in ("role", "heads", "correct", "recall"):

@@ -12,8 +12,7 @@ from __future__ import annotations
 
 from find_functions.layout import Suite
 from tools import isolation
-
-from .run_dir import RunError
+from tools.run_dir import RunError
 
 #: Backends that run no model-written code: they need no OS sandbox to be scored honestly.
 TRUSTED_BACKENDS = ("builtin", "oracle", "null")

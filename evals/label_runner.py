@@ -1,6 +1,6 @@
 """`aia label`: label many units, one transcript and one labels.jsonl line per unit, resumable.
 
-Layout of RUN_DIR (an ``evals.run_dir.RunDirectory``: one process at a time, checked before
+Layout of RUN_DIR (an ``tools.run_dir.RunDirectory``: one process at a time, checked before
 any work): ``config.json`` (what the run is; a resume must match it),
 ``labels.jsonl`` (one line per finished unit, appended and fsynced by the parent process as
 each finishes, so an interrupted run loses at most the units in flight),
@@ -44,15 +44,15 @@ from agent.labeling.labelers import Labeler, LabelJob
 from evals.label_config import LabelConfig
 from evals.pool import WorkerStartError, resilient_map, threaded_map
 from evals.progress import RunProgress
-from evals.run_dir import RunDirectory, RunError, SpendingCap, last_per_key, now, read_results, versions
 from tools.exemplars import Exemplar
 from tools.models import SubjectModel
+from tools.run_dir import KINDS as RUN_KINDS
+from tools.run_dir import RunDirectory, RunError, SpendingCap, last_per_key, now, read_results, versions
 
 if TYPE_CHECKING:
     from tools.units import Unit
 
-LABELS = "labels.jsonl"
-CONFIG = "config.json"
+CONFIG, LABELS, _ = RUN_KINDS["label"]
 SUMMARY = "summary.json"
 SCORE_KEYS = ("simulation", "detection", "fuzzing", "causal_contrast")
 BASELINES = ("random", "top_token")
@@ -347,7 +347,7 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         console.print(f"[yellow]note:[/] --concurrency applies to LLM labelers; {backend!r} labels one unit at a time")
         cfg.concurrency = 1
     # The directory first: a locked, unwritable or damaged one is refused before the model loads.
-    with RunDirectory(cfg.out, CONFIG, LABELS, "label run") as run_dir:
+    with RunDirectory(cfg.out, "label") as run_dir:
         subject = load_model(model) if isinstance(model, str) else model
         wanted = list(dict.fromkeys(str(u) for a in addresses for u in expand(a, subject)))
         make_labeler(backend, cfg.backend_options, frozenset(unit_kind(u) for u in wanted))

@@ -12,7 +12,7 @@ an offline judge cannot read every description perfectly.
 RUN_DIR layout: `check.json` (what was planted, how it is scored; a resume must match it),
 `labels/` (an ordinary `aia label` run: labels.jsonl, transcripts, its own summary),
 `planted.jsonl` (one row per planted unit: concepts, ground truth, label, description,
-accuracy) and `summary.json`. RUN_DIR is an `evals.run_dir.RunDirectory` (one process at a
+accuracy) and `summary.json`. RUN_DIR is an `tools.run_dir.RunDirectory` (one process at a
 time, checked before any work) and `labels/` another. Labeling resumes through `run_labeling`;
 judged rows whose description is unchanged are reused, so an LLM judge is not asked twice. The
 judge is the offline one unless `judge` names an LLM: never the labeler's own LLM by default.
@@ -31,15 +31,14 @@ from rich.table import Table
 from evals.judge import Judge, multiple_choice_accuracy
 from evals.label_config import LabelConfig
 from evals.label_runner import run_labeling
-from evals.run_dir import RunDirectory, RunError, read_results
 from evals.runner import check_judge
 from find_functions.planted import PlantedSuite, PlantedUnit, planted_suite
 from tools.models import SubjectModel
+from tools.run_dir import KINDS, RunDirectory, RunError, read_results
 
 CATEGORY = "neurons_entities"
 CHANCE = 1 / 3
-ROWS = "planted.jsonl"
-RECORD = "check.json"
+RECORD, ROWS, _ = KINDS["check-planted"]
 
 
 def run_planted_check(model: str | SubjectModel = "minilm", n: int = 10, backend: str = "builtin",
@@ -67,7 +66,7 @@ def run_planted_check(model: str | SubjectModel = "minilm", n: int = 10, backend
     out = Path(out)
     scorer = check_judge(judge)
     # The directory first: a locked, unwritable or damaged one is refused before anything is planted.
-    with RunDirectory(out, RECORD, ROWS, "planted check") as run_dir:
+    with RunDirectory(out, "check-planted") as run_dir:
         if suite is None:
             with console.status(f"planting {n} entity functions into "
                                 f"{model if isinstance(model, str) else model.name}"):

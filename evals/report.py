@@ -3,15 +3,15 @@
 A run directory is the record of a benchmark; reading it means reading JSON lines. The report
 turns it into pages a person can skim, self-contained (inline CSS, a few lines of inline JS,
 images copied beside the pages) so that it can be zipped, mailed or opened from `file://` with
-no network. `build_report` picks the kind from what the directory holds:
+no network. `build_report` dispatches on the `kind` of the directory's record (`RunDirectory.open_existing`):
 
 - a bench run (`run.json`, `results.jsonl`, written by `aia bench`): built here;
   `report/index.html` (run metadata, the summary by category and variant, a sortable and
   filterable list of investigations) and one page per investigation
   (`report/<category>/<id>.html`: answer, scores against their baselines, the hypothesis ledger
   as a timeline, the transcript with its images);
-- a label run (`labels.jsonl`, written by `aia label`): `evals.report_label`;
-- a chat session (`session.json` of kind "chat", written by `aia chat`): `evals.report_chat`.
+- a label run (kind "label": `config.json`, `labels.jsonl`, written by `aia label`): `evals.report_label`;
+- a chat session (kind "chat": `session.json`, written by `aia chat`): `evals.report_chat`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from .report_chat import SESSION, build_chat_report
+from tools.run_dir import KINDS, RunDirectory, RunError, read_results
+
+from .report_chat import build_chat_report
 from .report_common import (
     REPORT_DIR,
     SAFE_NAME,
@@ -38,34 +40,33 @@ from .report_common import (
     transcript_steps,
     write_page,
 )
-from .report_label import LABEL_CONFIG, LABELS, build_label_report
-from .run_dir import RunError, read_results
+from .report_label import build_label_report
 from .runner import RESULTS, RUN_META
 from .summary import summarize
 
 
 def detect_kind(path: Path) -> str:
-    """"bench", "label" or "chat", from the files `path` holds; a ReportError for anything else."""
-    path = Path(path)
-    if not path.is_dir():
-        raise ReportError(f"{path} is not a directory (expected a run or session directory)")
-    if (path / SESSION).is_file():
-        return "chat"
-    if (path / LABELS).is_file():
-        return "label"
-    if (path / RESULTS).is_file() or (path / RUN_META).is_file():
-        return "bench"
-    if (path / LABEL_CONFIG).is_file():  # a label run before its first unit finished
-        return "label"
-    raise ReportError(f"{path} is neither a bench run ({RESULTS} or {RUN_META}), a label run ({LABELS}) "
-                      f"nor a chat session ({SESSION}): nothing to report")
+    """The kind of run `path` holds, as its record says (`RunDirectory.open_existing`, which alone
+    knows older directories by their file names); a ReportError when it holds none."""
+    try:
+        kind, _ = RunDirectory.open_existing(Path(path))
+    except RunError as e:
+        raise ReportError(str(e)) from None
+    return kind
+
+
+#: A report builder for each kind of run directory that has one.
+BUILDERS: dict[str, Callable[[Path, Path | None], Path]] = {}
 
 
 def build_report(path: Path, out: Path | None = None) -> Path:
     """Write the HTML report of a bench run, label run or chat session (default `PATH/report`);
-    returns its index.html."""
-    builders = {"bench": build_bench_report, "label": build_label_report, "chat": build_chat_report}
-    return builders[detect_kind(path)](Path(path), out)
+    returns its index.html. The builder is chosen by the record's `kind`."""
+    kind = detect_kind(path)
+    if kind not in BUILDERS:
+        raise ReportError(f"{path} holds a {KINDS[kind][2] if kind in KINDS else repr(kind)} run; "
+                          f"reports exist for {', '.join(BUILDERS)} directories")
+    return BUILDERS[kind](Path(path), out)
 
 
 # ----------------------------------------------------------------------------- results rows
@@ -234,3 +235,6 @@ def build_bench_report(run_dir: Path, out: Path | None = None) -> Path:
             run_dir=str(run_dir.resolve()), built=time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
             build_seconds=time.perf_counter() - started))
     return out / "index.html"
+
+
+BUILDERS.update(bench=build_bench_report, label=build_label_report, chat=build_chat_report)

@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from tools.run_dir import RunError, read_results
+
 from .report_common import (
     REPORT_DIR,
     SAFE_NAME,
@@ -40,7 +42,6 @@ from .report_common import (
     transcript_steps,
     write_page,
 )
-from .run_dir import RunError, read_results
 
 LABELS = "labels.jsonl"
 LABEL_CONFIG = "config.json"

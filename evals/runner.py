@@ -1,6 +1,6 @@
 """`aia bench`: investigate every selected function with a backend, score it, stream results.
 
-A run directory (`evals.run_dir`) is the unit of work and of record:
+A run directory (`tools.run_dir`) is the unit of work and of record:
 ```
 RUN_DIR/run.json           what was run: suite, backend, judge, seed, budget, versions, scoring seed
 RUN_DIR/results.jsonl      one line per function, appended (and fsynced) as each one finishes
@@ -45,18 +45,17 @@ from rich.console import Console
 from agent.registry import check, is_llm, make_backend
 from agent.task import Answer, Backend, Task, TaskKind
 from find_functions.layout import Suite, SuiteEntry
+from tools.run_dir import KINDS, MAX_KILLS, RunDirectory, RunError, SpendingCap, last_per_key, now, versions
 
 from . import reference_backends  # noqa: F401 - registers --backend oracle and null
 from .confinement import confinement, sandbox_available
 from .judge import Judge, TallyingJudge, make_judge, multiple_choice_accuracy
 from .pool import WorkerStartError, resilient_map, threaded_map
 from .progress import RunProgress
-from .run_dir import MAX_KILLS, RunDirectory, RunError, SpendingCap, last_per_key, now, versions
 from .scoring import ScoringContext, score_answer
 from .suites import FIND_PREFIX, ServeMode, open_suite, serve
 
-RESULTS = "results.jsonl"
-RUN_META = "run.json"
+RUN_META, RESULTS, _ = KINDS["bench"]
 SUMMARY = "summary.json"
 
 KIND: dict[str, TaskKind] = {"numeric": "numeric", "strings": "strings",
@@ -270,7 +269,7 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
     console = console or Console(stderr=True)
     check_limits(cfg)
     # The directory first: a locked, unwritable or damaged one is refused before the suite is built.
-    with RunDirectory(cfg.out, RUN_META, RESULTS, "bench run") as run_dir:
+    with RunDirectory(cfg.out, "bench") as run_dir:
         check_judge(cfg.judge)
         suite = open_suite(cfg.suite)
         for problem in suite.problems:
@@ -297,7 +296,8 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
             "scoring_seed": secrets.randbits(63), "versions": versions(), "platform": platform.platform(),
             "created": now(), "suite_manifest": suite.manifest, "isolation": isolated, "unconfined": cfg.unconfined,
             "serve": cfg.serve,
-            "budget": {"max_rounds": cfg.max_rounds, "load_timeout": cfg.load_timeout} | cfg.extra},
+            "budget": {"max_rounds": cfg.max_rounds, "load_timeout": cfg.load_timeout,
+                       "context": None} | cfg.extra},  # the engine re-sends every observation (agent/context.py)
             latest={"concurrency": cfg.concurrency, "max_usd": cfg.max_usd,
                     "max_usd_per_function": cfg.max_usd_per_function})
         if meta.get("isolation") != isolated:  # a resume on another machine, or with another choice
@@ -392,7 +392,7 @@ def rescore(path: Path, console: Console | None = None) -> dict[str, Any]:
     """Score the saved answers of a run again (after a scorer changed); rewrites results atomically."""
     from .summary import summarize, write_summary
 
-    run_dir = RunDirectory(path, RUN_META, RESULTS, "bench run")
+    run_dir = RunDirectory(path, "bench")
     if not run_dir.record_path.exists():
         raise RunError(f"{path} is not a run directory ({RUN_META} is missing)")
     with run_dir:

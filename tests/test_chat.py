@@ -307,3 +307,20 @@ def test_builtin_answers_what_a_unit_does(tiny_dir, tmp_path):
     ledger = term.type("/hypotheses")
     assert f"{UNIT}/H1" in ledger
     term.close()
+
+
+def test_a_session_is_a_locked_run_directory_of_kind_chat(tmp_path):
+    import os
+
+    from tools.run_dir import FORMAT_VERSION, RunDirectory
+
+    session = Session.create(tmp_path / "s", "tiny", "builtin")
+    assert session.meta["kind"] == "chat" and session.meta["format_version"] == FORMAT_VERSION
+    assert RunDirectory.open_existing(tmp_path / "s")[0] == "chat"
+    with pytest.raises(SessionError, match=rf"in use by another process \(pid {os.getpid()}\).*start a new session"):
+        Session.resume(tmp_path / "s")                  # a second `aia chat --resume` while this one runs
+    session.save(backend="openai:m")
+    session.close()
+    resumed = Session.resume(tmp_path / "s")            # the lock went with the first
+    assert resumed.meta["backend"] == "openai:m" and resumed.meta["model"] == "tiny"
+    resumed.close()

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from evals.pool import threaded_map
-from evals.run_dir import read_results
 from evals.runner import BenchConfig, RunError, run_bench
 from tests.conftest import SANDBOX
 from tests.fake_llm import FakeLLMServer, Reply, ToolCall
+from tools.run_dir import read_results
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL = "openai:gpt-4o-mini"  # in the price table: rows carry a cost

@@ -250,13 +250,13 @@ def test_failed_unit_is_recorded_and_retried_on_resume(tmp_path: Path, monkeypat
 
 def test_a_unit_whose_worker_crashed_is_final_and_a_locked_run_is_refused(tmp_path: Path) -> None:
     """A unit that killed its worker is not labeled again on resume (it would kill it again)."""
-    from evals.run_dir import RunDirectory
+    from tools.run_dir import RunDirectory
 
     model = planted_model()
     kw = {"k": 8, "corpus": str(_corpus(tmp_path / "corpus.txt")), "max_windows": None, "n_random": 4,
           "cache_root": tmp_path / "cache"}
     out = tmp_path / "run"
-    with RunDirectory(out, "config.json", "labels.jsonl"):
+    with RunDirectory(out, "label"):
         with pytest.raises(RunError, match=rf"in use by another process \(pid {os.getpid()}\)"):
             run_labeling(model, f"layer.0.mlp.neuron.{NEURON}", "builtin", out, **kw)
     run_labeling(model, f"layer.0.mlp.neuron.{NEURON}", "builtin", out, **kw)

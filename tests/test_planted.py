@@ -277,9 +277,9 @@ def test_summary_places_accuracy_between_chance_and_ceiling() -> None:
 
 
 def test_a_planted_check_refuses_a_directory_in_use_before_planting(tmp_path: Path) -> None:
-    from evals.run_dir import RunDirectory
+    from tools.run_dir import RunDirectory
 
-    with RunDirectory(tmp_path / "run", "check.json", "planted.jsonl"):
+    with RunDirectory(tmp_path / "run", "check-planted"):
         with pytest.raises(RunError, match=rf"in use by another process \(pid {os.getpid()}\)"):
             run_planted_check(model="no-such-model", out=tmp_path / "run")
 

@@ -22,9 +22,9 @@ from evals.report_common import (
     exemplar_views,
     shade_tokens,
 )
-from evals.run_dir import read_results
 from evals.runner import BenchConfig, run_bench
 from find_functions.layout import write_suite
+from tools.run_dir import read_results
 
 from .conftest import tiny_functions
 from .report_browser import DOM, chromium, needs_chromium, png, run_harness, screenshot
@@ -230,7 +230,7 @@ def test_tokens_read_as_text(tokens: list[str], shown: list[str]) -> None:
 
 def test_kind_detection(run_dir: Path, tmp_path: Path) -> None:
     assert detect_kind(run_dir) == "bench"
-    with pytest.raises(ReportError, match="neither a bench run .* a label run .* nor a chat session"):
+    with pytest.raises(ReportError, match="holds no run: none of .*a label run .*a bench run"):
         build_report(tmp_path)
     with pytest.raises(ReportError, match="is not a directory"):
         build_report(tmp_path / "absent")

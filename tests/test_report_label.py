@@ -196,7 +196,7 @@ def test_cli_picks_the_kind_and_names_what_is_missing(label_run: Path, tmp_path:
     (tmp_path / "empty").mkdir()
     failed = runner.invoke(app, ["report", str(tmp_path / "empty")])
     assert failed.exit_code == 2
-    assert "neither a bench run" in failed.output and "labels.jsonl" in failed.output and \
+    assert "holds no run" in failed.output and "labels.jsonl" in failed.output and \
         "session.json" in failed.output
 
 

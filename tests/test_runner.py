@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.run_dir import read_results
 from evals.runner import BenchConfig, RunError, run_bench
 from tests.conftest import SANDBOX
+from tools.run_dir import read_results
 
 
 def _run(suite: Path, out: Path, backend: str, **kw) -> dict:

@@ -309,6 +309,7 @@ def run_chat(model: str | None, backend: str | None, resume: str | None = None, 
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
+    session: Session | None = None
     try:
         if resume is not None:
             if session_dir is not None:
@@ -322,7 +323,6 @@ def run_chat(model: str | None, backend: str | None, resume: str | None = None, 
             if model is None:
                 raise ChatError("--model is required for a new session (or --resume SESSION)")
             backend = backend or "builtin"
-            session = None
         if corpus != "default" and not Path(corpus).expanduser().is_file():
             raise ChatError(f"corpus {corpus!r} not found; pass 'default' or a .txt/.jsonl file")
         policy = make_chat_policy(backend)
@@ -335,8 +335,12 @@ def run_chat(model: str | None, backend: str | None, resume: str | None = None, 
             raise ChatError("interrupted while loading the model") from None
         if session is None:
             session = Session.create(session_dir or new_session_dir(model), model, backend)
-    except SessionError as e:
-        raise ChatError(str(e)) from None
+    except BaseException as e:
+        if session is not None:
+            session.close()   # its lock too: a failed start leaves the session free to resume
+        if isinstance(e, SessionError):
+            raise ChatError(str(e)) from None
+        raise
     session.save(backend=backend)
     ctx = ModelToolContext(subject, corpus=corpus, max_windows=max_windows)
     app = ChatApp(session, ctx, policy, console, max_rounds=max_rounds)

@@ -1,5 +1,9 @@
 """Chat sessions on disk: SESSION_DIR/session.json plus SESSION_DIR/transcript.jsonl.
 
+A session directory is a run directory of kind "chat" (tools.run_dir): session.json is its
+record (with `kind` and `format_version`), and an open session holds the directory's lock, so a
+second `aia chat --resume` of the same session is refused, naming the process that has it.
+
 The transcript is the session: every event is appended and flushed as it happens, so a
 killed chat loses nothing, and resuming rebuilds the LLM history and the hypothesis ledger
 from it, read through the one transcript reader (agent.transcript; a torn last line is cut
@@ -10,11 +14,9 @@ hypotheses, final_request) plus `command` (a slash command, its output and durat
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +25,9 @@ from agent.ledger import Hypothesis, Ledger
 from agent.transcript import TRANSCRIPT_NAME, TranscriptError, TranscriptWriter
 from prompts import render
 from tools.models import cache_dir
+from tools.run_dir import KINDS, RunDirectory, RunError, versions
 
-SESSION_FILE = "session.json"
+SESSION_FILE = KINDS["chat"][0]
 #: The observation given to a tool call whose result never reached the transcript (the
 #: process was killed mid-tool), so a resumed history answers every call.
 LOST_RESULT = render("chat_lost_result")
@@ -62,46 +65,52 @@ def resolve_session(name: str | Path) -> Path:
     raise SessionError(f"no chat session at {name!r} (looked for {SESSION_FILE} there and under {sessions_root()})")
 
 
-def _versions() -> dict[str, str]:
-    out = {}
-    for package in ("aia", "torch", "transformers", "nnsight"):
-        try:
-            out[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            continue
-    return out
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass
 class Session:
-    """An open session: its directory, metadata and transcript writer."""
+    """An open session: its directory (locked while open), metadata and transcript writer."""
 
     path: Path
     meta: dict[str, Any]
     transcript: TranscriptWriter
+    run_dir: RunDirectory
 
     @classmethod
     def create(cls, path: Path, model: str, backend: str, seed: int = 0) -> "Session":
         path = Path(path).expanduser()
         if (path / TRANSCRIPT_NAME).exists():
             raise SessionError(f"{path} already holds a session; resume it with --resume {path}")
-        path.mkdir(parents=True, exist_ok=True)
-        meta = {"kind": "chat", "model": model, "backend": backend,
-                "created": datetime.now(timezone.utc).isoformat(timespec="seconds"), "seed": seed,
-                "versions": _versions()}
-        (path / SESSION_FILE).write_text(json.dumps(meta, indent=1) + "\n")
-        return cls(path, meta, TranscriptWriter(path))
+        run_dir = RunDirectory(path, "chat")
+        try:
+            run_dir.open()
+            meta = run_dir.start_or_resume({"model": model}, new={
+                "backend": backend, "created": _now(), "seed": seed,
+                "versions": versions(("aia", "torch", "transformers", "nnsight"))})
+            return cls(path, meta, TranscriptWriter(path), run_dir)
+        except RunError as e:
+            run_dir.close()
+            raise SessionError(str(e)) from None
+        except BaseException:
+            run_dir.close()
+            raise
 
     @classmethod
     def resume(cls, name: str | Path) -> "Session":
         path = resolve_session(name)
-        meta = json.loads((path / SESSION_FILE).read_text())
-        if meta.get("kind") != "chat":
-            raise SessionError(f"{path}/{SESSION_FILE} is not a chat session (kind {meta.get('kind')!r})")
+        run_dir = RunDirectory(path, "chat")
         try:
-            return cls(path, meta, TranscriptWriter(path, append=True))
-        except TranscriptError as e:
+            run_dir.open()
+            meta = run_dir.read_record() or {}
+            return cls(path, meta, TranscriptWriter(path, append=True), run_dir)
+        except (RunError, TranscriptError) as e:
+            run_dir.close()
             raise SessionError(f"cannot resume {path}: {e}") from None
+        except BaseException:
+            run_dir.close()
+            raise
 
     @property
     def events(self) -> list[dict[str, Any]]:
@@ -109,14 +118,15 @@ class Session:
 
     def save(self, **updates: Any) -> Path:
         """Rewrite session.json (the transcript is already on disk, flushed per event)."""
-        self.meta.update(updates, saved=datetime.now(timezone.utc).isoformat(timespec="seconds"))
-        tmp = self.path / (SESSION_FILE + ".tmp")
-        tmp.write_text(json.dumps(self.meta, indent=1) + "\n")
-        tmp.replace(self.path / SESSION_FILE)
+        self.meta = self.run_dir.update_record(**updates, saved=_now())
         return self.path
 
     def close(self) -> None:
-        self.transcript.close()
+        """Close the transcript and release the session's lock."""
+        try:
+            self.transcript.close()
+        finally:
+            self.run_dir.close()
 
 
 def rebuild_history(events: list[dict[str, Any]], log_dir: Path | None = None) -> list[Entry]:

@@ -1,8 +1,14 @@
-"""A run directory: the unit of work and of record of `aia bench`, `aia label` and `aia check`.
+"""A run directory: the unit of work and of record of `aia bench`, `aia label`, `aia check` and
+`aia chat`.
 
 Each of those commands keeps one run in one directory: a record of what the run is (`run.json`,
-`config.json`, `check.json`), a file of result rows (`results.jsonl`, `labels.jsonl`,
-`planted.jsonl`) and whatever else it writes. The rules they share live here, once:
+`config.json`, `check.json`, `check_heads.json`, `session.json`), a file of result rows
+(`results.jsonl`, `labels.jsonl`, `planted.jsonl`, a chat's `transcript.jsonl`) and whatever else
+it writes. The rules they share live here, once:
+
+- A record says what it is: its `kind` (a key of `KINDS`) and `format_version`. Directories
+  written before records carried them stay readable: `RunDirectory.open_existing` infers their
+  kind from the record's file name, here and nowhere else.
 
 - One process at a time. `RunDirectory` holds an `fcntl.flock` on `RUN_DIR/.lock` for the whole
   run and writes its PID there; a second process refuses at once, naming the holder. (Two
@@ -36,6 +42,20 @@ from typing import Any, Iterable, Mapping
 
 LOCK = ".lock"
 INFLIGHT = "inflight.log"
+
+#: The version of the records and rows written now; a record without one predates versioning (0).
+FORMAT_VERSION = 1
+
+#: Each kind of run directory: its record file, its rows file and what messages call it. The
+#: order is the one in which `open_existing` looks for a record (a heads check's directory is a
+#: label run's with `check_heads.json` beside it, so it reads as a label run).
+KINDS: dict[str, tuple[str, str, str]] = {
+    "chat": ("session.json", "transcript.jsonl", "chat session"),
+    "label": ("config.json", "labels.jsonl", "label run"),
+    "bench": ("run.json", "results.jsonl", "bench run"),
+    "check-planted": ("check.json", "planted.jsonl", "planted check"),
+    "check-heads": ("check_heads.json", "labels.jsonl", "heads check"),
+}
 
 #: Deaths of the whole process with a key in flight after which that key is not tried again.
 MAX_KILLS = 2
@@ -105,19 +125,55 @@ def now() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
+def stamped(kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """`record` with its `kind` and the current `format_version` first."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind of run directory {kind!r} (one of {', '.join(KINDS)})")
+    return {"kind": kind, "format_version": FORMAT_VERSION,
+            **{k: v for k, v in record.items() if k not in ("kind", "format_version")}}
+
+
 class RunDirectory:
     """One run's directory, locked for this process while open (use it as a context manager).
 
-    `record` names the file saying what the run is, `rows` the file of result rows; `what`
-    names the run in messages ("bench run", "label run", ...).
+    `kind` (a key of `KINDS`) names the record file saying what the run is and the file of result
+    rows; messages call the run `what` (by default the kind's name: "bench run", "label run", ...).
     """
 
-    def __init__(self, path: Path, record: str, rows: str, what: str = "run") -> None:
+    def __init__(self, path: Path, kind: str, what: str | None = None) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind of run directory {kind!r} (one of {', '.join(KINDS)})")
+        record, rows, name = KINDS[kind]
         self.path = Path(path)
+        self.kind = kind
         self.record_path = self.path / record
         self.rows_path = self.path / rows
-        self.what = what
+        self.what = what or name
+        #: What a person does instead when the directory cannot be used.
+        self.elsewhere = "start a new session" if kind == "chat" else "choose another --out"
         self._lock_fd: int | None = None
+
+    @staticmethod
+    def open_existing(path: Path) -> tuple[str, dict[str, Any] | None]:
+        """What an existing directory holds, without locking it: its kind and its record (None
+        when there is none yet). The kind is the record's `kind`; a record written before records
+        carried one, or rows without a record yet, are known by their file names. A RunError when
+        `path` holds no run (or is not a directory), or a record whose `kind` is not its file's."""
+        path = Path(path)
+        if not path.is_dir():
+            raise RunError(f"{path} is not a directory (expected a run or session directory)")
+        for kind, (record, _, _) in KINDS.items():
+            if (path / record).is_file():
+                found = RunDirectory(path, kind)._load_record() or {}
+                if found.get("kind", kind) != kind:
+                    raise RunError(f"{path / record} is a record of kind {found['kind']!r}, expected {kind!r}")
+                return kind, found
+        for kind, (_, rows, _) in KINDS.items():
+            if kind != "chat" and (path / rows).is_file():   # rows before the record: an older run's layout
+                return kind, None
+        names = ", ".join(f"a {what} ({record if kind == 'chat' else f'{record}, {rows}'})"
+                          for kind, (record, rows, what) in KINDS.items())
+        raise RunError(f"{path} holds no run: none of {names}")
 
     def __enter__(self) -> RunDirectory:
         self.open()
@@ -136,18 +192,18 @@ class RunDirectory:
         except OSError as e:
             raise RunError(f"cannot create the run directory {self.path}: {e.strerror}") from None
         if not os.access(self.path, os.W_OK | os.X_OK):
-            raise RunError(f"{self.path} is not writable; choose another --out")
+            raise RunError(f"{self.path} is not writable; {self.elsewhere}")
         try:
             fd = os.open(self.path / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as e:
-            raise RunError(f"{self.path} is not writable ({e.strerror}); choose another --out") from None
+            raise RunError(f"{self.path} is not writable ({e.strerror}); {self.elsewhere}") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 64).decode("utf-8", "replace").strip() or "unknown"
             os.close(fd)
             raise RunError(f"{self.path} is in use by another process (pid {holder}); wait for it to finish "
-                           "or choose another --out") from None
+                           f"or {self.elsewhere}") from None
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
@@ -155,7 +211,7 @@ class RunDirectory:
             record = self.read_record()
             if record is None and self.rows_path.exists() and self.rows_path.stat().st_size:
                 raise RunError(f"{self.rows_path} exists without {self.record_path.name}: it belongs to another "
-                               "run; choose another --out")
+                               f"run; {self.elsewhere}")
         except BaseException:
             self.close()
             raise
@@ -173,36 +229,59 @@ class RunDirectory:
     # -- the record ------------------------------------------------------------------------------
 
     def read_record(self) -> dict[str, Any] | None:
-        """The run's record, None when there is none yet; a RunError when it is damaged."""
+        """The run's record, None when there is none yet; a RunError when it is damaged, newer than
+        this code reads, or says it is another kind of run's."""
+        record = self._load_record()
+        if record is not None and record.get("kind", self.kind) != self.kind:
+            raise RunError(f"{self.record_path} is the record of a {record['kind']!r} directory, not of a "
+                           f"{self.what}; choose another directory")
+        return record
+
+    def _load_record(self) -> dict[str, Any] | None:
         if not self.record_path.exists():
             return None
         try:
             record = json.loads(self.record_path.read_bytes())
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise RunError(f"{self.record_path} is damaged ({e}); restore it or choose another --out") from None
+            raise RunError(f"{self.record_path} is damaged ({e}); restore it or {self.elsewhere}") from None
         if not isinstance(record, dict):
             raise RunError(f"{self.record_path} is damaged (a JSON {type(record).__name__}, not an object); "
-                           "restore it or choose another --out")
+                           f"restore it or {self.elsewhere}")
+        version = record.get("format_version", 0)
+        if not isinstance(version, int) or version > FORMAT_VERSION:
+            raise RunError(f"{self.record_path} has format_version {version!r}, newer than this aia reads "
+                           f"({FORMAT_VERSION}); upgrade aia or choose another directory")
         return record
 
     def start_or_resume(self, identity: Mapping[str, Any], new: Mapping[str, Any] | None = None,
                         latest: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The run's record. A new run writes `identity`, `new` (what is fixed when a run starts:
         seeds, versions) and `latest` (what the latest request may change); a resume must have the
-        same `identity`, and its record takes `latest`."""
+        same `identity`, and its record takes `latest`. A new record carries the run's `kind` and
+        `format_version`; an older record gains its `kind` when it is resumed."""
         self._require_lock()
         old = self.read_record()
         if old is None:
-            record = {**identity, **(new or {}), **(latest or {})}
+            record = stamped(self.kind, {**identity, **(new or {}), **(latest or {})})
         else:
             clash = {k: (old.get(k), v) for k, v in identity.items() if old.get(k) != v}
             if clash:
                 detail = ", ".join(f"{k}: was {a!r}, now {b!r}" for k, (a, b) in clash.items())
                 raise RunError(f"{self.path} holds a {self.what} with other settings ({detail}); resume it with "
-                               "the same options or choose another --out")
-            record = {**old, **(latest or {})}
+                               f"the same options or {self.elsewhere}")
+            record = {"kind": self.kind, **old, **(latest or {})}
             if record == old:
                 return old
+        self._replace(self.record_path, json.dumps(record, indent=1) + "\n")
+        return record
+
+    def update_record(self, **updates: Any) -> dict[str, Any]:
+        """Rewrite the record (atomically) with `updates`; it must exist (see `start_or_resume`)."""
+        self._require_lock()
+        old = self.read_record()
+        if old is None:
+            raise RunError(f"{self.path} has no {self.record_path.name} to update")
+        record = {"kind": self.kind, **old, **updates}
         self._replace(self.record_path, json.dumps(record, indent=1) + "\n")
         return record
 
