@@ -182,3 +182,18 @@ def test_an_interpreter_in_a_venv_under_tmp_is_visible_inside(tmp_path: Path) ->
     out = subprocess.run([str(venv / "bin" / "python"), "-c", code, str(repo)], capture_output=True, text=True,
                          timeout=120, cwd=tmp_path)
     assert out.stdout.split()[0] == "True", out.stdout + out.stderr
+
+
+@pytest.mark.skipif(not isolation.probe().cgroups, reason="no writable cgroup on this machine")
+def test_the_groups_of_dead_aia_processes_are_swept_with_what_they_hold() -> None:
+    """A process killed while bwrap was starting can leave bwrap waiting with no sandbox inside;
+    the next aia process to probe ends it and removes the group."""
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # its pid is now free: the group's owner is gone
+    parent = isolation.probe().cgroups[0]
+    group = os.path.join(parent, f"aia-{dead.pid}-test")
+    os.mkdir(group)
+    orphan = subprocess.Popen(["sleep", "300"])
+    Path(group, "cgroup.procs").write_text(str(orphan.pid))
+    isolation._Cgroup._sweep(parent)
+    assert orphan.wait(timeout=10) == -9 and not os.path.exists(group)

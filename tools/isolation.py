@@ -458,14 +458,13 @@ class _Cgroup:
 
     @staticmethod
     def _sweep(parent: str) -> None:
-        """Remove the empty groups of aia processes that died without removing theirs (kill -9)."""
+        """Remove the groups of aia processes that died without removing theirs (kill -9), with
+        whatever is left in them: a process killed while bwrap was starting can leave bwrap
+        waiting forever with no sandbox inside, and nothing else would ever end it."""
         for name in os.listdir(parent):
             owner = name.split("-")[1] if name.startswith("aia-") and name.count("-") == 2 else ""
             if owner.isdigit() and not os.path.exists(f"/proc/{owner}"):
-                try:
-                    os.rmdir(os.path.join(parent, name))
-                except OSError:
-                    pass  # it still has members: not stale
+                _Cgroup([os.path.join(parent, name)]).remove(patience=2.0)
 
     @classmethod
     def make(cls, parents: Sequence[str], limits: Limits) -> _Cgroup | None:
