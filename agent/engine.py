@@ -31,8 +31,9 @@ import time
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from agent.backends.base import AssistantTurn, Entry, Policy, ToolCall, ToolResult, UserMessage
+from agent.backends.base import Policy
 from agent.context import ContextPolicy, sent_view
+from agent.messages import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.task import Usage
 from agent.tools_registry import ToolOutput, ToolRegistry
 from agent.transcript import TranscriptWriter

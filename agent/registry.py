@@ -314,7 +314,7 @@ def _replay(path: str, **options: Any) -> "Policy":
 
 @via_policy("llm", llm_only=True)
 def _text_function(spec: str, **options: Any) -> Complete:
-    from agent.backends.base import UserMessage
+    from agent.messages import UserMessage
     from agent.tools_registry import ToolRegistry
 
     policy = make_policy(spec, **options)

@@ -17,10 +17,10 @@ except ImportError:
     import httpx as httpx2
 
 from agent.backends.anthropic_backend import AnthropicPolicy
-from agent.backends.base import AssistantTurn, ToolCall, ToolResult, UserMessage
 from agent.backends.openai_backend import OpenAIPolicy
 from agent.backends.pricing import Price, PriceTable
 from agent.backends.retry import call_with_retries, is_transient, retry_after
+from agent.messages import AssistantTurn, ToolCall, ToolResult, UserMessage
 from agent.registry import make_backend, make_policy
 from agent.transcript import TranscriptWriter, render_transcript, show_transcript
 from prompts import render

@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from agent.backends.base import AssistantTurn, ToolCall, ToolResult, UserMessage
 from agent.engine import Budget, truncate
 from agent.loop import AgentBackend
+from agent.messages import AssistantTurn, ToolCall, ToolResult, UserMessage
 from agent.registry import make_backend
 from agent.task import Task, Usage
 from agent.transcript import read_transcript, show_transcript

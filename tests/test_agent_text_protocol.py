@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from agent.backends.base import AssistantTurn, ToolResult, UserMessage
 from agent.backends.text_protocol import chat_messages, parse_reply
+from agent.messages import AssistantTurn, ToolResult, UserMessage
 from agent.tools_registry import DEFAULT_TOOLS
 
 

@@ -8,8 +8,8 @@ import json
 import pytest
 from PIL import Image
 
-from agent.backends.base import ToolCall
 from agent.ledger import HypothesisUpdate, Ledger
+from agent.messages import ToolCall
 from agent.task import Task
 from agent.tools_registry import DEFAULT_TOOLS, ToolContext, ToolOutput, round_inputs, tool
 from prompts import render

@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from agent.backends.base import ToolResult, UserMessage
 from agent.chat.commands import COMMANDS, CommandError, parse_command
 from agent.chat.responder import CANNOT, BuiltinResponder, find_unit, intent_of
 from agent.chat.session import LOST_RESULT, Session, SessionError, command_note, rebuild_history, rebuild_ledger
+from agent.messages import ToolResult, UserMessage
 from agent.model_tools import model_tool_registry
 from agent.transcript import read_transcript
 from tests.fake_llm import FakeLLMServer, Reply, ToolCall

@@ -13,8 +13,8 @@ import random
 import numpy as np
 import pytest
 
-from agent.backends.base import ToolCall
 from agent.engine import ToolInterrupted
+from agent.messages import ToolCall
 from agent.model_tools import (
     MODEL_TOOLS,
     ModelToolContext,

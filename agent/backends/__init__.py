@@ -6,6 +6,7 @@ Spec strings (`openai:MODEL`, `replay:FILE` ...) are resolved by the spec regist
 imports it, so the policies can be imported on their own.
 """
 
-from agent.backends.base import AssistantTurn, Entry, MissingCredentials, Policy, ToolCall, ToolResult, UserMessage
+from agent.backends.base import MissingCredentials, Policy
+from agent.messages import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 
 __all__ = ["AssistantTurn", "Entry", "MissingCredentials", "Policy", "ToolCall", "ToolResult", "UserMessage"]

@@ -10,10 +10,10 @@ import base64
 import os
 import time
 
-from agent.backends.base import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.backends.openai_backend import require_key
 from agent.backends.pricing import PriceTable
 from agent.backends.retry import call_with_retries
+from agent.messages import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.task import Usage
 from agent.tools_registry import ToolRegistry
 

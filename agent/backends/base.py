@@ -1,6 +1,6 @@
 """What a backend implements (`Policy`) and everything it needs to do so, in one import.
 
-The loop keeps one conversation in the types of agent.messages (re-exported here) and each
+The engine keeps one conversation in the types of agent.messages and each
 backend translates it to its own wire format on every call. Keeping the history neutral is what
 lets one loop serve native tool calling (OpenAI, Anthropic), the text protocol (local models,
 servers without tools), the builtin scientist and replays alike.
@@ -10,12 +10,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from agent.messages import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
+from agent.messages import AssistantTurn, Entry
 
 if TYPE_CHECKING:
     from agent.tools_registry import ToolRegistry
 
-__all__ = ["AssistantTurn", "Entry", "MissingCredentials", "Policy", "ToolCall", "ToolResult", "UserMessage"]
+__all__ = ["MissingCredentials", "Policy"]
 
 
 class MissingCredentials(RuntimeError):

@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 
-from agent.backends.base import AssistantTurn, Entry
 from agent.backends.text_protocol import chat_messages, parse_reply
+from agent.messages import AssistantTurn, Entry
 from agent.task import Usage
 from agent.tools_registry import ToolRegistry
 

@@ -12,10 +12,11 @@ import json
 import os
 import time
 
-from agent.backends.base import AssistantTurn, Entry, MissingCredentials, ToolCall, ToolResult, UserMessage
+from agent.backends.base import MissingCredentials
 from agent.backends.pricing import PriceTable
 from agent.backends.retry import call_with_retries
 from agent.backends.text_protocol import chat_messages, parse_reply
+from agent.messages import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.task import Usage
 from agent.tools_registry import ToolRegistry
 

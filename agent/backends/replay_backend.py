@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from agent.backends.base import AssistantTurn, Entry, ToolCall
+from agent.messages import AssistantTurn, Entry, ToolCall
 from agent.tools_registry import ToolRegistry
 from agent.transcript import read_transcript
 

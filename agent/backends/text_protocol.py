@@ -13,7 +13,7 @@ import ast
 import re
 import shlex
 
-from agent.backends.base import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
+from agent.messages import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.tools_registry import ToolRegistry
 from prompts import render
 

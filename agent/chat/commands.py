@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from agent.backends.base import ToolCall
+from agent.messages import ToolCall
 
 SESSION_COMMANDS = ("help", "save", "exit", "quit")
 

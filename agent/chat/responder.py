@@ -15,7 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
-from agent.backends.base import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
+from agent.messages import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.tools_registry import ToolRegistry
 from prompts import render
 

@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from agent.backends.base import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.ledger import Hypothesis, Ledger
+from agent.messages import AssistantTurn, Entry, ToolCall, ToolResult, UserMessage
 from agent.transcript import TRANSCRIPT_NAME, TranscriptError, TranscriptWriter
 from prompts import render
 from tools.models import cache_dir
