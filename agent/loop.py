@@ -57,7 +57,7 @@ class AgentBackend:
 
     def investigate(self, task: Task, log_dir: Path | None = None) -> Investigation:
         log = TranscriptWriter(log_dir)
-        tools = self.tools.for_kind(task.kind)
+        tools = self.tools.for_scope(task.kind)
         if self.sandbox_factory is None:  # run_python and check_code (the candidate runs there) need a sandbox
             tools = tools.without("run_python", "check_code")
         ctx = ToolContext(task, max_batch=self.max_batch, sandbox_factory=self.sandbox_factory)

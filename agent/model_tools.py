@@ -639,7 +639,7 @@ def attention(ctx: ModelToolContext, unit: str, text: str) -> ToolOutput:
                                               "previous_token": prev})
 
 
-@tool(kinds=["chat"])
+@tool(scopes=["chat"])
 def function_vector(ctx: ModelToolContext, pairs: list[list[str]], n_prompts: int = 5, n_shots: int = 5,
                     top_heads: int = 5) -> ToolOutput:
     """Function probing (language models only): find the attention heads that carry an in-context task (function
@@ -672,7 +672,7 @@ def function_vector(ctx: ModelToolContext, pairs: list[list[str]], n_prompts: in
     return ToolOutput(text, data={"heads": fv.head_units(), "accuracy_before": base, "accuracy_after": steered})
 
 
-@tool(kinds=["chat"])
+@tool(scopes=["chat"])
 def describe_unit(ctx: ModelToolContext, unit: str) -> ToolOutput:
     """Run the builtin labeler on one unit: it reads the unit's top exemplars, tests the candidate words in synthetic
     sentences against control words and a WordNet category on unseen words, and returns a label, a description and its
@@ -718,7 +718,7 @@ def describe_unit(ctx: ModelToolContext, unit: str) -> ToolOutput:
                                               "description": result.description, "evidence": result.evidence})
 
 
-@tool(kinds=["label"])
+@tool(scopes=["label"])
 def submit_label(ctx: ModelToolContext, label: str, description: str, evidence: list[str]) -> ToolOutput:
     """Submit your conclusion about the unit under study; this ends the investigation if it is valid.
 
@@ -778,8 +778,8 @@ MODEL_TOOLS = ToolRegistry([list_units, exemplars, unit_stats, search_corpus, ca
                             patch, steer, attention, function_vector, describe_unit, record_hypotheses, submit_label])
 
 
-def model_tool_registry(kind: Literal["label", "chat"]) -> ToolRegistry:
+def model_tool_registry(scope: Literal["label", "chat"]) -> ToolRegistry:
     """The tools for a labeling investigation ("label": ends with submit_label) or a chat ("chat")."""
-    if kind not in ("label", "chat"):
-        raise ValueError(f"kind must be 'label' or 'chat', not {kind!r}")
-    return MODEL_TOOLS.for_kind(kind)
+    if scope not in ("label", "chat"):
+        raise ValueError(f"scope must be 'label' or 'chat', not {scope!r}")
+    return MODEL_TOOLS.for_scope(scope)

@@ -80,6 +80,9 @@ class Entry:
     llm: bool = False
     #: Building it loads a model: `check` parses the spec and leaves the errors to first use.
     heavy: bool = False
+    #: Writes no code that aia must confine (the builtin scientist, the oracle, the null
+    #: backend): a run of it over aia's own suite is honest without an OS sandbox.
+    writes_no_code: bool = False
 
     @property
     def name(self) -> str:
@@ -109,7 +112,8 @@ def _role(name: str) -> Role:
     return ROLES[name]
 
 
-def register(role: str, form: str, *, title: str = "", llm: bool = False, heavy: bool = False) -> Callable[[F], F]:
+def register(role: str, form: str, *, title: str = "", llm: bool = False, heavy: bool = False,
+             writes_no_code: bool = False) -> Callable[[F], F]:
     """Register the decorated factory (a function or a class) as what `form` names in `role`.
 
     It is called with the spec's argument (`MODEL` of `openai:MODEL`) when the form has one,
@@ -117,7 +121,7 @@ def register(role: str, form: str, *, title: str = "", llm: bool = False, heavy:
     _role(role)
 
     def decorate(factory: F) -> F:
-        entry = Entry(role, form, factory, title, llm, heavy)
+        entry = Entry(role, form, factory, title, llm, heavy, writes_no_code)
         _ENTRIES[role, entry.name] = entry
         return factory
 
@@ -354,7 +358,7 @@ def _agent_backend(spec: str, *, confine: bool = True, **options: Any) -> "Backe
     return AgentBackend(policy, name=spec, budget=budget, confine=confine, **loop)
 
 
-@register("investigator", "builtin", title="the builtin scientist")
+@register("investigator", "builtin", title="the builtin scientist", writes_no_code=True)
 def _builtin_scientist() -> "Backend":
     """Not a language model: a deterministic investigation plan per task kind, offline."""
     from agent.builtin.backend import BuiltinBackend

@@ -151,8 +151,9 @@ class Tool:
     func: Callable[..., ToolOutput]
     description: str
     params: list[Param]
-    #: Task kinds the tool makes sense for; None means all.
-    kinds: frozenset[str] | None = None
+    #: Where the tool is offered: task kinds (`numeric`, `strings`, ...) or jobs (`label`,
+    #: `chat`); None means everywhere.
+    scopes: frozenset[str] | None = None
 
     def parameters_schema(self) -> dict:
         props = {}
@@ -238,10 +239,10 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return description, params
 
 
-def tool(kinds: Iterable[str] | None = None, name: str | None = None) -> Callable[[Callable[..., ToolOutput]], Tool]:
+def tool(scopes: Iterable[str] | None = None, name: str | None = None) -> Callable[[Callable[..., ToolOutput]], Tool]:
     """Turn `def name(ctx, arg: T = default, ...) -> ToolOutput` with an `Args:` docstring into a Tool.
 
-    `name` overrides the function's name: two variants of one tool for different `kinds` (e.g.
+    `name` overrides the function's name: two variants of one tool for different `scopes` (e.g.
     call_function with numbers for numeric tasks, strings for string tasks) share it, so that each
     task kind sees a schema that accepts only what its functions take.
     """
@@ -255,7 +256,7 @@ def tool(kinds: Iterable[str] | None = None, name: str | None = None) -> Callabl
                 raise TypeError(f"tool {func.__name__}: argument '{arg}' is not documented under Args:")
             required = p.default is inspect.Parameter.empty
             params.append(Param(arg, hints[arg], arg_docs[arg], required, None if required else p.default))
-        return Tool(name or func.__name__, func, description, params, frozenset(kinds) if kinds else None)
+        return Tool(name or func.__name__, func, description, params, frozenset(scopes) if scopes else None)
 
     return wrap
 
@@ -279,17 +280,18 @@ class ToolRegistry:
     def names(self) -> list[str]:
         return list(self.tools)
 
-    def for_kind(self, kind: str) -> "ToolRegistry":
-        return ToolRegistry(t for t in self.variants if t.kinds is None or kind in t.kinds)
+    def for_scope(self, scope: str) -> "ToolRegistry":
+        """The tools offered in `scope` (a task kind, or `label` / `chat`)."""
+        return ToolRegistry(t for t in self.variants if t.scopes is None or scope in t.scopes)
 
     def without(self, *names: str) -> "ToolRegistry":
         return ToolRegistry(t for t in self.variants if t.name not in names)
 
     def _resolve(self, name: str, ctx: Any) -> Tool | None:
-        """The variant of `name` for the context's task kind (a registry not yet narrowed by for_kind)."""
-        kind = getattr(getattr(ctx, "task", None), "kind", None)
+        """The variant of `name` for the context's task kind (a registry not yet narrowed by for_scope)."""
+        scope = getattr(getattr(ctx, "task", None), "kind", None)
         for t in self.variants:
-            if t.name == name and (t.kinds is None or kind in t.kinds):
+            if t.name == name and (t.scopes is None or scope in t.scopes):
                 return t
         return self.tools.get(name)
 
@@ -348,7 +350,7 @@ def _call_function(ctx: ToolContext, inputs: list) -> ToolOutput:
     return ToolOutput(text, data={"inputs": xs, "outputs": outputs})
 
 
-@tool(kinds=["numeric"], name="call_function")
+@tool(scopes=["numeric"], name="call_function")
 def call_function_numbers(ctx: ToolContext, inputs: list[float]) -> ToolOutput:
     """Evaluate the black-box function f on a batch of numbers and return one output per input.
 
@@ -358,7 +360,7 @@ def call_function_numbers(ctx: ToolContext, inputs: list[float]) -> ToolOutput:
     return _call_function(ctx, inputs)
 
 
-@tool(kinds=["strings", "entities", "relations"], name="call_function")
+@tool(scopes=["strings", "entities", "relations"], name="call_function")
 def call_function_strings(ctx: ToolContext, inputs: list[TextInput]) -> ToolOutput:
     """Evaluate the black-box function f on a batch of strings and return one output per input.
 
@@ -384,7 +386,7 @@ def _run_python(ctx: ToolContext, code: str) -> ToolOutput:
     return ToolOutput(text, images=list(result.images), is_error=result.error is not None)
 
 
-@tool(kinds=["numeric"], name="run_python")
+@tool(scopes=["numeric"], name="run_python")
 def run_python_numbers(ctx: ToolContext, code: str) -> ToolOutput:
     """Run Python code in a sandbox (variables persist between runs); print() what you want to see.
     Inside: f(x) calls the black box on one input; f([x1, x2, ...]) on a batch (a list back); f(numpy_array) gives a
@@ -399,7 +401,7 @@ def run_python_numbers(ctx: ToolContext, code: str) -> ToolOutput:
     return _run_python(ctx, code)
 
 
-@tool(kinds=["strings", "entities", "relations"], name="run_python")
+@tool(scopes=["strings", "entities", "relations"], name="run_python")
 def run_python_strings(ctx: ToolContext, code: str) -> ToolOutput:
     """Run Python code in a sandbox (variables persist between runs); print() what you want to see.
     Inside: f(s) calls the black box on one string; f([s1, s2, ...]) on a batch (a list back; far faster than a loop
@@ -416,7 +418,7 @@ for _variant in (run_python_numbers, run_python_strings):
     _variant.description = _variant.description.replace("{importable}", _importable())
 
 
-@tool(kinds=["numeric"])
+@tool(scopes=["numeric"])
 def plot_function(ctx: ToolContext, low: float, high: float, points: int = 101) -> ToolOutput:
     """Evaluate f at evenly spaced inputs in [low, high] and return a line plot with axis ticks and gridlines, plus a
     text summary with f at round inputs.
@@ -670,7 +672,7 @@ def compare(kind: str, inputs: list, expected: list, predicted: list, errors: li
     return head + ("\nWorst mismatches:\n" + "\n".join(rows) if rows else "\nNo mismatches.")
 
 
-@tool(kinds=["numeric", "strings"])
+@tool(scopes=["numeric", "strings"])
 def check_code(ctx: ToolContext, code: str, points: int = 200) -> ToolOutput:
     """Run candidate answer code against f on fresh inputs (new ones at every check, never the held-out scoring
     points) and report an error figure (NMSE for numbers, as scored; exact-match rate for strings) and the worst
@@ -721,7 +723,7 @@ def _submit(ctx: ToolContext, description: str, code: str | None, domain: list[f
     return ToolOutput(text, answer=answer)
 
 
-@tool(kinds=["numeric"], name="submit")
+@tool(scopes=["numeric"], name="submit")
 def submit_numbers(
     ctx: ToolContext,
     description: str,
@@ -741,7 +743,7 @@ def submit_numbers(
     return _submit(ctx, description, code, domain, label)
 
 
-@tool(kinds=["strings"], name="submit")
+@tool(scopes=["strings"], name="submit")
 def submit_strings(ctx: ToolContext, description: str, code: str | None = None,
                    label: str | None = None) -> ToolOutput:
     """Submit your final answer; this ends the investigation if the answer is valid.
@@ -754,7 +756,7 @@ def submit_strings(ctx: ToolContext, description: str, code: str | None = None,
     return _submit(ctx, description, code, None, label)
 
 
-@tool(kinds=["entities", "relations"], name="submit")
+@tool(scopes=["entities", "relations"], name="submit")
 def submit_description(ctx: ToolContext, description: str, label: str | None = None) -> ToolOutput:
     """Submit your final answer; this ends the investigation if the answer is valid.
 

@@ -10,12 +10,21 @@ and under the printed scores, so nobody mistakes an unconfined run for a sealed 
 
 from __future__ import annotations
 
+from agent.registry import UnknownSpec, entry
 from find_functions.layout import Suite
 from tools import isolation
 from tools.run_dir import RunError
 
-#: Backends that run no model-written code: they need no OS sandbox to be scored honestly.
-TRUSTED_BACKENDS = ("builtin", "oracle", "null")
+from . import reference_backends  # noqa: F401 - registers oracle and null, which write no code
+
+
+def writes_no_code(backend: str) -> bool:
+    """Whether the registry marks `backend` as writing no code (`writes_no_code=True`): such a
+    run needs no OS sandbox to be scored honestly. A `py:` plug-in or an LLM may write code."""
+    try:
+        return entry("investigator", backend).writes_no_code
+    except UnknownSpec:
+        return False
 
 
 def sandbox_available() -> bool:
@@ -32,7 +41,7 @@ def confinement(backend: str, suite: Suite, unconfined: bool) -> str:
     if found.available:
         return found.describe()
     foreign = any(not e.trusted_script for e in suite.entries)
-    if backend in TRUSTED_BACKENDS and not foreign:
+    if writes_no_code(backend) and not foreign:
         return f"none needed: the {backend} backend runs no model-written code ({found.problem})"
     what = "foreign FIND scripts" if foreign else f"code written by {backend}"
     raise RunError(f"{what} must run in an OS sandbox, and there is none: {found.problem}; "

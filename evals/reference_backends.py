@@ -16,7 +16,8 @@ from agent.task import Answer, Investigation, Task
 from find_functions.layout import Suite
 
 
-@register("investigator", "oracle", title="answers with the ground truth: the scorers' ceiling")
+@register("investigator", "oracle", title="answers with the ground truth: the scorers' ceiling",
+          writes_no_code=True)
 class OracleBackend:
     name = "oracle"
 
@@ -33,7 +34,7 @@ class OracleBackend:
         return Investigation(answer=answer, rounds=0)
 
 
-@register("investigator", "null", title="answers nothing: the scorers' floor")
+@register("investigator", "null", title="answers nothing: the scorers' floor", writes_no_code=True)
 class NullBackend:
     name = "null"
 

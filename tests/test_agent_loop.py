@@ -157,6 +157,14 @@ def test_replay_reproduces_a_recorded_investigation(tmp_path):
     assert json.loads((tmp_path / "replayed" / "transcript.jsonl").read_text().splitlines()[-1])["accepted"]
 
 
+def test_replaying_a_builtin_transcript_says_why_it_cannot(tmp_path):
+    from agent.builtin.backend import BuiltinBackend
+
+    BuiltinBackend().investigate(linear_task(), tmp_path / "builtin")
+    with pytest.raises(ValueError, match="records its experiments, not assistant turns.*--backend builtin"):
+        make_backend(f"replay:{tmp_path / 'builtin'}", use_sandbox=False)
+
+
 def test_plot_images_are_saved_and_only_sent_to_image_policies(tmp_path):
     policy = ScriptedPolicy([AssistantTurn("", [call("plot_function", low=-5, high=5, points=11)]),
                              AssistantTurn("", [])])

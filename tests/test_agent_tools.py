@@ -158,16 +158,16 @@ def test_plots_have_ticks_and_gridlines():
 
 
 def test_each_kind_gets_its_own_schemas():
-    numeric, strings = DEFAULT_TOOLS.for_kind("numeric"), DEFAULT_TOOLS.for_kind("strings")
+    numeric, strings = DEFAULT_TOOLS.for_scope("numeric"), DEFAULT_TOOLS.for_scope("strings")
     inputs = {k: {t["name"]: t for t in r.anthropic_schemas()}["call_function"]["input_schema"]["properties"]["inputs"]
               for k, r in [("numeric", numeric), ("strings", strings)]}
     assert inputs["numeric"]["items"] == {"type": "number"} and inputs["strings"]["items"] == {"type": "string"}
-    entities = DEFAULT_TOOLS.for_kind("entities")
+    entities = DEFAULT_TOOLS.for_scope("entities")
     submit = {k: set({t["name"]: t for t in r.anthropic_schemas()}["submit"]["input_schema"]["properties"])
               for k, r in [("numeric", numeric), ("strings", strings), ("entities", entities)]}
     assert submit == {"numeric": {"description", "code", "domain", "label"},
                       "strings": {"description", "code", "label"}, "entities": {"description", "label"}}
-    assert "check_code" in strings and "check_code" not in DEFAULT_TOOLS.for_kind("entities")
+    assert "check_code" in strings and "check_code" not in DEFAULT_TOOLS.for_scope("entities")
     assert "f(numpy_array)" in numeric.tools["run_python"].description
     strings_doc = strings.tools["run_python"].description
     assert "plot(" not in strings_doc and "show(" not in strings_doc
@@ -202,8 +202,8 @@ def test_compare_reports_nmse_and_exact_match():
 
 
 def test_kind_filtering():
-    assert "plot_function" not in DEFAULT_TOOLS.for_kind("strings")
-    assert "plot_function" in DEFAULT_TOOLS.for_kind("numeric")
+    assert "plot_function" not in DEFAULT_TOOLS.for_scope("strings")
+    assert "plot_function" in DEFAULT_TOOLS.for_scope("numeric")
     assert DEFAULT_TOOLS.without("run_python").names() == ["call_function", "plot_function", "check_code",
                                                            "record_hypotheses", "submit"]
 

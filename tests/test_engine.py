@@ -45,8 +45,8 @@ class Conversation:
         return getattr(self.engine, name)
 
 
-def conversation(model, server, provider, tmp_path, kind="chat", ctx=None, max_rounds=20, **kwargs):
-    tools = model_tool_registry(kind)
+def conversation(model, server, provider, tmp_path, scope="chat", ctx=None, max_rounds=20, **kwargs):
+    tools = model_tool_registry(scope)
     policy = policy_for(server, provider)
     events = []
     conv = Engine(policy, tools, ctx or ModelToolContext(model, unit=UNIT),
@@ -104,7 +104,7 @@ def test_labeling_ends_on_submit_label_and_nudges_plain_replies(model, tmp_path)
                                                           "evidence": ["exemplar 1 peaks on river (2.0)"]})]),
               Reply("never requested")]
     with FakeLLMServer(script) as server:
-        conv, _ = conversation(model, server, "openai", tmp_path, kind="label", ctx=ctx, finish_tool="submit_label")
+        conv, _ = conversation(model, server, "openai", tmp_path, scope="label", ctx=ctx, finish_tool="submit_label")
         conv.ask("Label the unit.")
     assert conv.ctx.submitted.label == "river" and server.steps_left == 1
     assert "the [[river]]" in tool_messages(server.requests[1])[0]

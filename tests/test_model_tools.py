@@ -52,7 +52,7 @@ def test_registry_kinds_and_schemas():
     assert shared <= set(chat.names()) and shared <= set(label.names())
     schema = {s["name"]: s for s in label.anthropic_schemas()}["submit_label"]["input_schema"]
     assert schema["required"] == ["label", "description", "evidence"]
-    with pytest.raises(ValueError, match="kind must be"):
+    with pytest.raises(ValueError, match="scope must be"):
         model_tool_registry("bench")
 
 

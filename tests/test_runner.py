@@ -342,8 +342,12 @@ def test_untrusted_code_without_an_os_sandbox_needs_the_explicit_opt_out(tiny_su
         confinement("openai:gpt-4o", suite, unconfined=False)
     assert confinement("openai:gpt-4o", suite, unconfined=True).startswith("none: --unconfined")
     assert not BenchConfig(suite=str(tiny_suite), backend="openai:gpt-4o", out=tmp_path, unconfined=True).confine()
-    assert confinement("builtin", suite, unconfined=False).startswith(
-        "none needed: the builtin backend runs no model-written code")
+    for trusted in ("builtin", "oracle", "null"):  # the registry marks them writes_no_code
+        assert confinement(trusted, suite, unconfined=False).startswith(
+            f"none needed: the {trusted} backend runs no model-written code")
+    for untrusted in ("py:evals.reference_backends:OracleBackend", "replay:/nowhere"):
+        with pytest.raises(RunError, match="must run in an OS sandbox"):
+            confinement(untrusted, suite, unconfined=False)
 
 
 def test_the_run_records_and_prints_its_isolation(tiny_suite: Path, tmp_path: Path) -> None:

@@ -382,7 +382,7 @@ def test_what_run_python_lists_as_importable_imports(shared: Sandbox) -> None:
     """The run_python doc lists packages by what is installed; each must import under confinement."""
     from agent.tools_registry import DEFAULT_TOOLS
 
-    doc = DEFAULT_TOOLS.for_kind("numeric").tools["run_python"].description
+    doc = DEFAULT_TOOLS.for_scope("numeric").tools["run_python"].description
     listed = doc.split("importable: ")[1].rstrip(".").split(", ")
     assert "numpy" in listed and "scipy" in listed
     result = shared.run("\n".join(f"import {name}" for name in listed + ["math", "statistics", "scipy.optimize"]))

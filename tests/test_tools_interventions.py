@@ -19,7 +19,7 @@ def test_patching_clean_into_clean_changes_nothing(model):
     for site in ("layer.1.resid", "layer.0.attn.head.2", "layer.2.mlp.neuron.0:10"):
         r = patch(model, CLEAN, CLEAN, site)
         assert r.patched == pytest.approx(r.clean, abs=1e-6)
-    sweep = patching_sweep(model, CLEAN, CLEAN, kind="resid")
+    sweep = patching_sweep(model, CLEAN, CLEAN, over="resid")
     np.testing.assert_allclose(sweep.values, sweep.clean, atol=1e-5)
 
 
@@ -33,24 +33,24 @@ def test_full_patch_restores_clean(model):
     assert r.top_patched[0][1] == pytest.approx(float(clean_top), abs=1e-5)
 
 
-@pytest.mark.parametrize("kind", ["resid", "heads"])
-def test_fast_sweep_equals_naive_loop(model, kind):
+@pytest.mark.parametrize("over", ["resid", "heads"])
+def test_fast_sweep_equals_naive_loop(model, over):
     metric = logit_diff(model, "cat", "dog")
-    fast = patching_sweep(model, CLEAN, CORRUPT, kind=kind, metric=metric, batch_size=3,
+    fast = patching_sweep(model, CLEAN, CORRUPT, over=over, metric=metric, batch_size=3,
                           positions_per_batch=3)
-    naive = patching_sweep(model, CLEAN, CORRUPT, kind=kind, metric=metric, method="naive")
+    naive = patching_sweep(model, CLEAN, CORRUPT, over=over, metric=metric, method="naive")
     np.testing.assert_allclose(fast.values, naive.values, atol=1e-4)
     assert np.abs(naive.values - naive.corrupt).max() > 1e-4   # the sweep measures something
 
 
 def test_attribution_correlates_with_exact(model):
     metric = logit_diff(model, "cat", "dog")
-    for kind in ("resid", "heads"):
-        exact = patching_sweep(model, CLEAN, CORRUPT, kind=kind, metric=metric)
-        approx = attribution_sweep(model, CLEAN, CORRUPT, kind=kind, metric=metric)
+    for over in ("resid", "heads"):
+        exact = patching_sweep(model, CLEAN, CORRUPT, over=over, metric=metric)
+        approx = attribution_sweep(model, CLEAN, CORRUPT, over=over, metric=metric)
         assert approx.corrupt == pytest.approx(exact.corrupt, abs=1e-5)
         r = np.corrcoef(exact.values.ravel(), approx.values.ravel())[0, 1]
-        assert r > 0.8, (kind, r)
+        assert r > 0.8, (over, r)
 
 
 def test_patch_rejects_length_mismatch(model):

@@ -324,7 +324,7 @@ class Sweep:
     """``values[l, j]``: metric after patching row ``l`` (layer), column ``j`` (position or
     head).  ``clean``/``corrupt`` are the unpatched metrics, for normalisation."""
 
-    kind: str
+    over: str  # "resid" (columns are positions) or "heads" (columns are heads)
     values: np.ndarray
     clean: float
     corrupt: float
@@ -334,26 +334,26 @@ class Sweep:
         return (self.values - self.corrupt) / (self.clean - self.corrupt)
 
 
-def _sweep_inputs(model: SubjectModel, clean, corrupt, kind: str, metric: Metric | None, what: str):
+def _sweep_inputs(model: SubjectModel, clean, corrupt, over: str, metric: Metric | None, what: str):
     """What both sweeps start from: the token pair, the metric (default: clean vs corrupt answer),
     the site swept ("resid" or "attn" for heads) and the clean run's activations at every layer,
     flattened to [1, T, width]."""
     _require_causal(model, what)
-    if kind not in ("resid", "heads"):
-        raise ValueError(f"kind must be 'resid' or 'heads', not {kind!r}")
+    if over not in ("resid", "heads"):
+        raise ValueError(f"over must be 'resid' or 'heads', not {over!r}")
     c, x = _pair(model, clean, corrupt)
     metric = metric or default_metric(model, c, x)
-    site = "resid" if kind == "resid" else "attn"
+    site = "resid" if over == "resid" else "attn"
     src = [s.reshape(*s.shape[:2], -1) for s in _stack_layers(model, c, site)]
     return c, x, metric, site, src
 
 
-def patching_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
+def patching_sweep(model: SubjectModel, clean, corrupt, over: str = "resid",
                    metric: Metric | None = None, method: str = "fast",
                    batch_size: int = 64, positions_per_batch: int = 8,
                    layers: list[int] | None = None) -> Sweep:
-    """Patch every (layer, position) of the residual stream (``kind="resid"``) or every
-    (layer, head) at all positions (``kind="heads"``) from clean into corrupt.
+    """Patch every (layer, position) of the residual stream (``over="resid"``) or every
+    (layer, head) at all positions (``over="heads"``) from clean into corrupt.
     ``layers`` restricts the sweep to some layers (the other rows stay NaN).
 
     Fast residual sweeps also reuse the corrupt run's keys/values before the first patched
@@ -363,8 +363,8 @@ def patching_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
     """
     if method not in ("fast", "naive"):
         raise ValueError(f"method must be 'fast' or 'naive', not {method!r}")
-    c, x, metric, site, src = _sweep_inputs(model, clean, corrupt, kind, metric, "patching_sweep")
-    n_cols = c.shape[1] if kind == "resid" else model.n_heads
+    c, x, metric, site, src = _sweep_inputs(model, clean, corrupt, over, metric, "patching_sweep")
+    n_cols = c.shape[1] if over == "resid" else model.n_heads
     rows = list(range(model.n_layers)) if layers is None else sorted(set(layers))
     for layer in rows:
         validate(Unit(layer, site), model)
@@ -375,14 +375,14 @@ def patching_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
                 out[layer, j] = _naive_one(model, x, src[layer], layer, site, j, metric)
     else:
         base = _stack_layers(model, x, "resid")
-        reuse = kind == "resid" and not model.remote and not _sliding_window_below(model, x.shape[1])
+        reuse = over == "resid" and not model.remote and not _sliding_window_below(model, x.shape[1])
         kv = _prefix_cache(model, x) if reuse else None
         step = positions_per_batch if kv is not None else batch_size
         for layer in rows:
             for start in range(0, n_cols, step):
                 cols = list(range(start, min(start + step, n_cols)))
                 out[layer, cols] = _fast_batch(model, x, base, src[layer], layer, site, cols, metric, kv)
-    return Sweep(kind=kind, values=out, clean=_run_metric(model, c, metric),
+    return Sweep(over=over, values=out, clean=_run_metric(model, c, metric),
                  corrupt=_run_metric(model, x, metric),
                  tokens=model.tokenizer.convert_ids_to_tokens(x[0].tolist()))
 
@@ -454,7 +454,7 @@ def _fast_batch(model, x, base, src, layer, site, cols, metric, kv=None) -> np.n
     return metric(st["logits"][:, -1].float()).cpu().numpy()
 
 
-def attribution_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
+def attribution_sweep(model: SubjectModel, clean, corrupt, over: str = "resid",
                       metric: Metric | None = None) -> Sweep:
     """Attribution patching: a first-order estimate of ``patching_sweep`` from one clean
     forward, one corrupt forward and one backward.
@@ -464,7 +464,7 @@ def attribution_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
     Cheap enough for whole-model sweeps; unreliable where effects are large or nonlinear
     (embeddings, saturated softmax), so confirm the top cells with exact patching.
     """
-    c, x, metric, site, src = _sweep_inputs(model, clean, corrupt, kind, metric, "attribution_sweep")
+    c, x, metric, site, src = _sweep_inputs(model, clean, corrupt, over, metric, "attribution_sweep")
     st: dict = {}
     with torch.enable_grad(), trace(model, input_ids=x):
         st["acts"] = [site_envoy(model, Unit(layer, site)).save() for layer in range(model.n_layers)]
@@ -474,13 +474,13 @@ def attribution_sweep(model: SubjectModel, clean, corrupt, kind: str = "resid",
     rows = []
     for layer in range(model.n_layers):
         contrib = (src[layer] - st["acts"][layer].detach()) * grads[layer]     # [1, T, width]
-        if kind == "resid":
+        if over == "resid":
             rows.append(contrib[0].sum(-1))
         else:
             rows.append(contrib[0].reshape(contrib.shape[1], model.n_heads, model.d_head).sum((0, 2)))
     corrupt_value = float(value[0].detach())
     est = torch.stack(rows).float().cpu().numpy() + corrupt_value
-    return Sweep(kind=kind, values=est, clean=_run_metric(model, c, metric), corrupt=corrupt_value,
+    return Sweep(over=over, values=est, clean=_run_metric(model, c, metric), corrupt=corrupt_value,
                  tokens=model.tokenizer.convert_ids_to_tokens(x[0].tolist()))
 
 

@@ -102,8 +102,8 @@ def heatmap(values: np.ndarray, row_labels: Sequence[str], col_labels: Sequence[
 
 def sweep_heatmap(sweep, path: "str | Path | None" = None) -> Image.Image:
     """A patching/attribution ``Sweep`` as recovery: layers x positions (or heads)."""
-    cols = sweep.tokens if sweep.kind == "resid" else [f"h{h}" for h in range(sweep.values.shape[1])]
+    cols = sweep.tokens if sweep.over == "resid" else [f"h{h}" for h in range(sweep.values.shape[1])]
     rows = [f"L{layer}" for layer in range(sweep.values.shape[0])]
     with np.errstate(divide="ignore", invalid="ignore"):
         rec = sweep.recovery()
-    return heatmap(rec, rows, cols, title=f"{sweep.kind} patching: recovery of the clean metric", path=path)
+    return heatmap(rec, rows, cols, title=f"{sweep.over} patching: recovery of the clean metric", path=path)

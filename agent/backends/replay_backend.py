@@ -35,6 +35,12 @@ class ReplayPolicy:
             for e in events
             if e["type"] == "assistant"
         ]
+        if not self.turns and any(e["type"] == "experiment" for e in events):
+            # A builtin transcript lists experiments with long input lists cut for reading, so
+            # it cannot be re-executed call for call; the builtin itself is deterministic.
+            raise ValueError(f"{path}: written by {start.get('backend', 'a builtin')!r}, which records its "
+                             "experiments, not assistant turns: there is nothing to replay; re-run it "
+                             "with --backend builtin (it is deterministic for a given seed)")
         if not self.turns:
             raise ValueError(f"{path}: the transcript has no assistant turns to replay")
         self.position = 0

@@ -145,19 +145,19 @@ def rebuild_history(events: list[dict[str, Any]], log_dir: Path | None = None) -
         pending.clear()
 
     for e in events:
-        kind = e["type"]
-        if kind == "tool_result":
+        event_type = e["type"]
+        if event_type == "tool_result":
             pending[:] = [c for c in pending if c.id != e["call_id"]]
             images = [(log_dir / p).read_bytes() for p in e["images"] if log_dir and (log_dir / p).is_file()]
             history.append(ToolResult(e["call_id"], e["name"], e["text"], images, e["is_error"]))
             continue
-        if kind in ("user", "final_request", "assistant", "command"):
+        if event_type in ("user", "final_request", "assistant", "command"):
             settle()
-        if kind in ("user", "final_request"):
+        if event_type in ("user", "final_request"):
             history.append(UserMessage(e["text"]))
-        elif kind == "command":
+        elif event_type == "command":
             history.append(UserMessage(command_note(e["text"], e["output"])))
-        elif kind == "assistant":
+        elif event_type == "assistant":
             calls = [ToolCall(c["id"], c["name"], c["arguments"], c["error"]) for c in e["tool_calls"]]
             history.append(AssistantTurn(e["text"], calls))
             pending.extend(calls)
