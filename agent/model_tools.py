@@ -46,7 +46,7 @@ from tools.exemplars import (
 from tools.function_vectors import zero_shot_accuracy
 from tools.inputs import edit_inputs, fill_template_spans
 from tools.models import SubjectModel
-from tools.plots import token_activations
+from tools.plots import heatmap, token_activations
 from tools.units import Unit, UnitError, validate
 from tools.words import piece_words
 
@@ -381,6 +381,44 @@ def call_unit(ctx: ModelToolContext, unit: str, texts: list[str], image: bool = 
                       data={"unit": acts[0].unit, "rows": rows})
 
 
+@tool()
+def top_units(ctx: ModelToolContext, text: str, site: str = "mlp", token: str | None = None, position: int = -1,
+              k: int = 10) -> ToolOutput:
+    """Which units respond most to one token of a text: the k largest activations at that token among every unit of a
+    site, in one forward pass (instead of scanning unit ranges with call_unit).
+
+    Args:
+        text: The text to run.
+        site: Where to look: mlp, attn or resid (that site in every layer), or one address such as layer.3.mlp or a
+            range such as layer.3.mlp.neuron.0:500.
+        token: The token to read, by its text (the first token that matches it, case-insensitive); overrides position.
+        position: The token to read, by index (negative counts from the end; -1 is the last token).
+        k: How many units to return (1 to 100).
+    """
+    if not 1 <= k <= 100:
+        raise ToolInputError(f"k must be 1..100, got {k}")
+    if not text.strip():
+        raise ToolInputError("text is empty")
+    sites: list[str] = ([f"layer.{layer}.{site}" for layer in range(ctx.model.n_layers)]
+                        if site in units.SITES else [str(ctx.unit_of(site))])
+    if token is not None:
+        tokens = ctx.model.tokenizer.convert_ids_to_tokens(ctx.model.tokenize([text])["input_ids"][0].tolist())
+        wanted = token.strip().lower()
+        matches = [i for i, t in enumerate(tokens) if _clean(t).strip().lower() == wanted]
+        if not matches:
+            shown = ", ".join(f"{i} {_clean(t).strip() or t!r}" for i, t in enumerate(tokens[:MAX_TOKENS_SHOWN]))
+            raise ToolInputError(f"no token {token!r} in the text; its tokens are: {shown}")
+        position = matches[0]
+    ctx.check_interrupt()
+    found = _wrap_value_error(lambda: activations.top_units(ctx.model, text, sites, position=position, k=k))
+    where = site if site in units.SITES else str(ctx.unit_of(site))
+    lines = [f"Top {len(found.units)} units of {where} at token {found.position} "
+             f"({_clean(found.tokens[found.position]).strip() or found.tokens[found.position]!r}) of {text!r}:"]
+    lines += [f"{i}. {u}: {_num(v)}" for i, (u, v) in enumerate(zip(found.units, found.values), 1)]
+    return ToolOutput("\n".join(lines), data={"tokens": found.tokens, "position": found.position,
+                                              "units": found.units, "values": found.values})
+
+
 def _token_spans(ctx: ModelToolContext, text: str, n_tokens: int) -> list[tuple[int, int]] | None:
     """Character span of each token of `text` as the model tokenizes it (None when the tokenizer
     gives no offsets or a different token count)."""
@@ -542,7 +580,7 @@ def ablate(ctx: ModelToolContext, unit: str, texts: list[str], mode: Literal["ze
     return ToolOutput("\n".join(lines), data=data)
 
 
-@tool()
+@tool(requires=["causal"])
 def patch(ctx: ModelToolContext, clean: str, corrupt: str, site: str, positions: list[int] | None = None) -> ToolOutput:
     """Activation patching (language models only): run the corrupt text with the site's activation copied from the clean
     text, and report how much of the clean run's next-token preference it restores (recovery 1 = all, 0 = none).
@@ -566,7 +604,7 @@ def patch(ctx: ModelToolContext, clean: str, corrupt: str, site: str, positions:
                                   "recovery": r.recovery})
 
 
-@tool()
+@tool(requires=["causal"])
 def steer(ctx: ModelToolContext, site: str, scale: float, texts: list[str], positions: Literal["all", "last"] = "all",
           max_new_tokens: int = 0) -> ToolOutput:
     """Steering (language models only): add `scale` to each neuron or residual dimension of the site and report how
@@ -606,13 +644,17 @@ def steer(ctx: ModelToolContext, site: str, scale: float, texts: list[str], posi
 
 
 @tool()
-def attention(ctx: ModelToolContext, unit: str, text: str) -> ToolOutput:
+def attention(ctx: ModelToolContext, unit: str, text: str, query: int | None = None, key: int | None = None,
+              image: bool = False) -> ToolOutput:
     """An attention head's pattern on one text: for each token, the tokens it attends to most (with weights), plus the
-    share of attention to the previous token.
+    share of attention to the previous token; or one query's whole row, or one query/key weight.
 
     Args:
         unit: One head, e.g. layer.2.attn.head.5.
         text: The text to run.
+        query: A query token's index: list its attention to every key (negative counts from the end).
+        key: With query, a key token's index: the weight of that one pair.
+        image: Also return the whole pattern as a heatmap (queries as rows, keys as columns).
     """
 
     parsed = ctx.unit_of(unit, single=True)
@@ -620,26 +662,51 @@ def attention(ctx: ModelToolContext, unit: str, text: str) -> ToolOutput:
         raise ToolInputError(f"{parsed} is not an attention head; give layer.L.attn.head.H")
     if not text.strip():
         raise ToolInputError("text is empty")
+    if key is not None and query is None:
+        raise ToolInputError("key needs query: give both for one pair, or query alone for its row")
     m = ctx.model
     inputs = m.tokenize([text])
     with torch.no_grad(), eager_attention(m.model):
         out = m.model(**inputs, output_attentions=True)
     pattern = out.attentions[parsed.layer][0, parsed.indices[0]].float()      # [T, T]
     tokens = m.tokenizer.convert_ids_to_tokens(inputs["input_ids"][0].tolist())
-    lines = [f"Attention of {parsed} on {text!r} (query token -> its top keys):"]
-    for q, tok in enumerate(tokens[:MAX_TOKENS_SHOWN]):
-        w, k = pattern[q].topk(min(3, len(tokens)))
-        keys = ", ".join(f"{_clean(tokens[int(j)]).strip() or tokens[int(j)]}@{int(j)} {float(v):.2f}"
-                         for v, j in zip(w, k))
-        lines.append(f"{q} {_clean(tok).strip() or tok}: {keys}")
-    prev = (float(torch.stack([pattern[q, q - 1] for q in range(1, len(tokens))]).mean()) if len(tokens) > 1
-            else float("nan"))
+    n = len(tokens)
+
+    def index(i: int, what: str) -> int:
+        if not -n <= i < n:
+            raise ToolInputError(f"{what} {i} is outside the text's {n} tokens (0..{n - 1})")
+        return i % n
+
+    def name(i: int) -> str:
+        return f"{_clean(tokens[i]).strip() or tokens[i]}@{i}"
+
+    if query is not None and key is not None:
+        q, kk = index(query, "query"), index(key, "key")
+        lines = [f"Attention of {parsed} on {text!r}: query {name(q)} -> key {name(kk)}: {float(pattern[q, kk]):.3f}"]
+    elif query is not None:
+        q = index(query, "query")
+        lines = [f"Attention of {parsed} on {text!r}: query {name(q)} to every key (weights sum to 1):"]
+        lines += [f"{name(j)} {float(pattern[q, j]):.3f}" for j in range(n)]
+    else:
+        lines = [f"Attention of {parsed} on {text!r} (query token -> its top keys):"]
+        for q in range(min(n, MAX_TOKENS_SHOWN)):
+            w, top = pattern[q].topk(min(3, n))
+            lines.append(f"{q} {_clean(tokens[q]).strip() or tokens[q]}: "
+                         + ", ".join(f"{name(int(j))} {float(v):.2f}" for v, j in zip(w, top)))
+    prev = (float(torch.stack([pattern[q, q - 1] for q in range(1, n)]).mean()) if n > 1 else float("nan"))
     lines.append(f"mean attention to the previous token: {_num(prev)}")
-    return ToolOutput("\n".join(lines), data={"unit": str(parsed), "tokens": tokens, "pattern": pattern.tolist(),
-                                              "previous_token": prev})
+    images = []
+    if image:
+        buf = io.BytesIO()
+        labels = [name(i) for i in range(n)]
+        heatmap(pattern.numpy(), labels, labels, title=f"{parsed}: attention (rows: queries, columns: keys)"
+                ).save(buf, format="PNG")
+        images.append(buf.getvalue())
+    return ToolOutput("\n".join(lines), images=images,
+                      data={"unit": str(parsed), "tokens": tokens, "pattern": pattern.tolist(), "previous_token": prev})
 
 
-@tool(scopes=["chat"])
+@tool(scopes=["chat"], requires=["causal"])
 def function_vector(ctx: ModelToolContext, pairs: list[list[str]], n_prompts: int = 5, n_shots: int = 5,
                     top_heads: int = 5) -> ToolOutput:
     """Function probing (language models only): find the attention heads that carry an in-context task (function
@@ -676,8 +743,8 @@ def function_vector(ctx: ModelToolContext, pairs: list[list[str]], n_prompts: in
 def describe_unit(ctx: ModelToolContext, unit: str) -> ToolOutput:
     """Run the builtin labeler on one unit: it reads the unit's top exemplars, tests the candidate words in synthetic
     sentences against control words and a WordNet category on unseen words, and returns a label, a description and its
-    evidence (attention heads: their previous-token/induction role is tested instead). A quick automatic first pass;
-    check its claims with your own experiments.
+    evidence (attention heads of causal LMs: their previous-token/induction role is tested instead). A quick automatic
+    first pass; check its claims with your own experiments.
 
     Args:
         unit: One unit, e.g. layer.3.mlp.neuron.117 or layer.2.attn.head.5.
@@ -687,6 +754,9 @@ def describe_unit(ctx: ModelToolContext, unit: str) -> ToolOutput:
     from agent.ledger import HypothesisUpdate
 
     parsed = ctx.unit_of(unit, single=True)
+    if parsed.site == "attn" and not ctx.model.is_causal:
+        raise ToolInputError(f"describe_unit tests heads for previous-token and induction roles, which are defined for "
+                             f"causal LMs; {ctx.model.name} is an encoder: study {parsed} with attention and ablate")
     if parsed.site == "attn":
         try:
             from agent.labeling.heads import investigate_head
@@ -774,12 +844,20 @@ def _simulation_check(ctx: ModelToolContext, description: str) -> dict | None:
     return {"n": len(found), "r": pooled_correlation(preds, [e.values for e in found]), "rows": rows}
 
 
-MODEL_TOOLS = ToolRegistry([list_units, exemplars, unit_stats, search_corpus, call_unit, synthesize, edit, ablate,
-                            patch, steer, attention, function_vector, describe_unit, record_hypotheses, submit_label])
+MODEL_TOOLS = ToolRegistry([list_units, exemplars, unit_stats, search_corpus, call_unit, top_units, synthesize, edit,
+                            ablate, patch, steer, attention, function_vector, describe_unit, record_hypotheses,
+                            submit_label])
 
 
-def model_tool_registry(scope: Literal["label", "chat"]) -> ToolRegistry:
-    """The tools for a labeling investigation ("label": ends with submit_label) or a chat ("chat")."""
+def capabilities(model: SubjectModel) -> frozenset[str]:
+    """What a model can do that some tools need (`causal`: next-token prediction)."""
+    return frozenset({"causal"} if model.is_causal else set())
+
+
+def model_tool_registry(scope: Literal["label", "chat"], model: SubjectModel | None = None) -> ToolRegistry:
+    """The tools for a labeling investigation ("label": ends with submit_label) or a chat ("chat");
+    with `model`, only those that work on it (an encoder is offered no patching or steering)."""
     if scope not in ("label", "chat"):
         raise ValueError(f"scope must be 'label' or 'chat', not {scope!r}")
-    return MODEL_TOOLS.for_scope(scope)
+    tools = MODEL_TOOLS.for_scope(scope)
+    return tools if model is None else tools.for_capabilities(capabilities(model))

@@ -154,6 +154,8 @@ class Tool:
     #: Where the tool is offered: task kinds (`numeric`, `strings`, ...) or jobs (`label`,
     #: `chat`); None means everywhere.
     scopes: frozenset[str] | None = None
+    #: What the subject must be able to do for the tool to work (`causal`); empty: anything.
+    requires: frozenset[str] = frozenset()
 
     def parameters_schema(self) -> dict:
         props = {}
@@ -239,12 +241,14 @@ def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
     return description, params
 
 
-def tool(scopes: Iterable[str] | None = None, name: str | None = None) -> Callable[[Callable[..., ToolOutput]], Tool]:
+def tool(scopes: Iterable[str] | None = None, name: str | None = None,
+         requires: Iterable[str] = ()) -> Callable[[Callable[..., ToolOutput]], Tool]:
     """Turn `def name(ctx, arg: T = default, ...) -> ToolOutput` with an `Args:` docstring into a Tool.
 
     `name` overrides the function's name: two variants of one tool for different `scopes` (e.g.
     call_function with numbers for numeric tasks, strings for string tasks) share it, so that each
-    task kind sees a schema that accepts only what its functions take.
+    task kind sees a schema that accepts only what its functions take. `requires` names what the
+    subject must be able to do (`causal`), so registries built for a subject leave the tool out.
     """
 
     def wrap(func: Callable[..., ToolOutput]) -> Tool:
@@ -256,7 +260,8 @@ def tool(scopes: Iterable[str] | None = None, name: str | None = None) -> Callab
                 raise TypeError(f"tool {func.__name__}: argument '{arg}' is not documented under Args:")
             required = p.default is inspect.Parameter.empty
             params.append(Param(arg, hints[arg], arg_docs[arg], required, None if required else p.default))
-        return Tool(name or func.__name__, func, description, params, frozenset(scopes) if scopes else None)
+        return Tool(name or func.__name__, func, description, params, frozenset(scopes) if scopes else None,
+                    frozenset(requires))
 
     return wrap
 
@@ -283,6 +288,11 @@ class ToolRegistry:
     def for_scope(self, scope: str) -> "ToolRegistry":
         """The tools offered in `scope` (a task kind, or `label` / `chat`)."""
         return ToolRegistry(t for t in self.variants if t.scopes is None or scope in t.scopes)
+
+    def for_capabilities(self, capabilities: frozenset[str]) -> "ToolRegistry":
+        """The tools whose requirements `capabilities` meet: a tool that cannot work on this subject
+        is not offered at all, rather than offered and then failing."""
+        return ToolRegistry(t for t in self.variants if t.requires <= capabilities)
 
     def without(self, *names: str) -> "ToolRegistry":
         return ToolRegistry(t for t in self.variants if t.name not in names)

@@ -324,3 +324,80 @@ def test_a_session_is_a_locked_run_directory_of_kind_chat(tmp_path):
     resumed = Session.resume(tmp_path / "s")            # the lock went with the first
     assert resumed.meta["backend"] == "openai:m" and resumed.meta["model"] == "tiny"
     resumed.close()
+
+
+def test_the_screen_folds_tool_outputs_shows_ledger_changes_once_and_renders_markdown(tmp_path):
+    """A long tool output is one line on screen (whole in the transcript; /more prints it), the
+    ledger shows a hypothesis only when it is new or changed, and the answer is markdown."""
+    import io
+
+    from rich.console import Console
+
+    from agent.chat.repl import ChatApp
+    from agent.messages import AssistantTurn
+    from agent.messages import ToolCall as Call
+    from agent.model_tools import ModelToolContext
+    from tests.test_agent_loop import ScriptedPolicy
+    from tools.models import tiny_model
+
+    texts = [f"text number {i}" for i in range(12)]
+    hyp = {"id": "H1", "statement": "fires on numbers", "status": "open"}
+    policy = ScriptedPolicy([
+        AssistantTurn("", [Call("b", "record_hypotheses", {"hypotheses": [hyp]})]),
+        AssistantTurn("", [Call("c", "record_hypotheses", {"hypotheses": [dict(hyp, evidence="seen")]})]),
+        AssistantTurn("", [Call("d", "record_hypotheses", {"hypotheses": [dict(hyp, status="supported")]})]),
+        AssistantTurn("", [Call("a", "call_unit", {"unit": UNIT, "texts": texts})]),
+        AssistantTurn("It **fires on numbers**:\n\n- text 1\n- text 2"),
+    ])
+    ctx = ModelToolContext(tiny_model("llama", n_layers=2, d_model=32, n_heads=4, d_mlp=64))
+    screen = io.StringIO()
+    session = Session.create(tmp_path / "s", "tiny", "scripted")
+    app = ChatApp(session, ctx, policy, Console(file=screen, width=200))
+    lines = iter(["what does it do?", "/more"])
+
+    def read(prompt: str) -> str:
+        line = next(lines, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    app.loop(read)
+    session.close()
+    text = screen.getvalue()
+    before_more = text[: text.index("It fires on numbers")]
+    assert f"Activations of {UNIT}:  [+24 lines: /more]" in before_more
+    assert "'text number 11'" not in before_more                 # folded: not on screen until /more
+    assert "'text number 11': max" in text[text.index("It fires on numbers"):]   # /more prints it whole
+    assert before_more.count("[open] H1: fires on numbers") == 1 and "[supported] H1" in before_more
+    assert "**" not in text and "agent: It fires on numbers:" in text and "• text 1" in text
+    result = next(e for e in read_transcript(tmp_path / "s") if e["type"] == "tool_result" and e["name"] == "call_unit")
+    assert "'text number 11': max" in result["text"]             # the transcript keeps everything
+
+
+def test_a_spinner_with_the_elapsed_time_runs_while_work_does(tmp_path, monkeypatch):
+    import io
+
+    from rich.console import Console
+
+    from agent.chat.repl import TEST_DELAY_VARIABLE, ChatApp
+    from agent.model_tools import ModelToolContext
+    from tools.models import tiny_model
+
+    monkeypatch.setenv(TEST_DELAY_VARIABLE, "list_units:1.2")
+    ctx = ModelToolContext(tiny_model("llama", n_layers=1, d_model=16, n_heads=2, d_mlp=32))
+    screen = io.StringIO()
+    session = Session.create(tmp_path / "s", "tiny", "builtin")
+    app = ChatApp(session, ctx, BuiltinResponder(), Console(file=screen, width=120, force_terminal=True))
+    lines = iter(["/units"])
+
+    def read(prompt: str) -> str:
+        line = next(lines, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    app.loop(read)
+    session.close()
+    shown = ANSI.sub("", screen.getvalue())
+    assert "running list_units … 1s" in shown                  # the elapsed time counts up
+    assert shown.index("running list_units … 0s") < shown.index("layer.0.mlp.neuron.0:32")   # then the output

@@ -181,6 +181,55 @@ def test_attention_is_causal_and_normalised(llama):
     assert "not an attention head" in run(ctx, "attention", unit="layer.1.mlp.neuron.2", text="a").text
 
 
+def test_attention_row_pair_and_image(llama):
+    ctx = ModelToolContext(llama)
+    text = "the river bank flows past"
+    full = np.array(run(ctx, "attention", unit="layer.1.attn.head.2", text=text).data["pattern"])
+    row = run(ctx, "attention", unit="layer.1.attn.head.2", text=text, query=-1)
+    weights = [float(line.rsplit(" ", 1)[1]) for line in row.text.splitlines()[1:-1]]
+    assert weights == pytest.approx(full[-1].tolist(), abs=1e-3) and len(weights) == full.shape[1]
+    pair = run(ctx, "attention", unit="layer.1.attn.head.2", text=text, query=3, key=1)
+    assert pair.text.splitlines()[0].endswith(f"{full[3, 1]:.3f}")
+    shown = run(ctx, "attention", unit="layer.1.attn.head.2", text=text, image=True)
+    assert shown.images and shown.images[0].startswith(b"\x89PNG")
+    assert "key needs query" in run(ctx, "attention", unit="layer.1.attn.head.2", text=text, key=1).text
+    assert "outside the text's" in run(ctx, "attention", unit="layer.1.attn.head.2", text=text, query=99).text
+
+
+def test_top_units_ranks_the_units_call_unit_reads(llama):
+    from tools.activations import call_unit
+
+    ctx = ModelToolContext(llama)
+    text = "the river bank flows past"
+    out = run(ctx, "top_units", text=text, site="mlp", token="bank", k=5)
+    pos = out.data["position"]
+    assert out.data["tokens"][pos].replace("▁", "").lower() == "bank"
+    everything = {f"layer.{layer}.mlp.neuron.{i}": float(v) for layer in range(2)
+                  for i, v in enumerate(call_unit(llama, f"layer.{layer}.mlp", [text])[0].values[pos])}
+    best = sorted(everything.items(), key=lambda kv: -kv[1])[:5]
+    assert out.data["units"] == [u for u, _ in best]
+    assert out.data["values"] == pytest.approx([v for _, v in best], abs=1e-5)
+    one = run(ctx, "top_units", text=text, site="layer.1.mlp.neuron.0:10", position=-1, k=3)
+    assert all(u.startswith("layer.1.mlp.neuron.") and int(u.rsplit(".", 1)[1]) < 10 for u in one.data["units"])
+    assert "no token 'lake' in the text; its tokens are:" in run(ctx, "top_units", text=text, token="lake").text
+    assert "has layers 0..1" in run(ctx, "top_units", text=text, site="layer.7.mlp").text
+
+
+def test_tools_are_offered_only_where_they_work():
+    from agent.model_tools import capabilities
+
+    minilm = load_model("minilm")
+    causal = tiny_model("llama", n_layers=1, d_model=16, n_heads=2, d_mlp=32)
+    assert capabilities(minilm) == frozenset() and capabilities(causal) == {"causal"}
+    for scope in ("chat", "label"):
+        encoder, lm = model_tool_registry(scope, minilm), model_tool_registry(scope, causal)
+        assert not {"patch", "steer", "function_vector"} & set(encoder.names())
+        assert {"patch", "steer"} <= set(lm.names()) and "top_units" in encoder
+    assert "function_vector" in model_tool_registry("chat", causal)
+    head = run(ModelToolContext(minilm), "describe_unit", unit="layer.0.attn.head.1")
+    assert head.is_error and "defined for causal LMs" in head.text and "attention and ablate" in head.text
+
+
 def test_minilm_encoder_tools():
     minilm = load_model("minilm")
     ctx = ModelToolContext(minilm)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from agent.messages import ToolCall
 
-SESSION_COMMANDS = ("help", "save", "exit", "quit")
+SESSION_COMMANDS = ("help", "save", "more", "exit", "quit")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ COMMANDS: dict[str, Spec] = {
     "fv": Spec("/fv IN:OUT, IN:OUT, ...", "function vector heads for an input->output task (language models)"),
     "describe": Spec("/describe UNIT", "the builtin labeler's investigation of UNIT"),
     "hypotheses": Spec("/hypotheses", "the hypothesis ledger"),
+    "more": Spec("/more", "the last tool output the agent got, in full (the screen folds each to one line)"),
     "save": Spec("/save", "write the session (it is also saved as it goes) and print its path"),
     "help": Spec("/help", "this list"),
     "exit": Spec("/exit", "leave (Ctrl-D too); resume later with --resume"),

@@ -17,6 +17,7 @@ known moment. It is for tests only; nothing else reads it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import signal
@@ -27,6 +28,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from rich.console import Console
+from rich.markdown import Markdown
 from rich.text import Text
 
 from agent.backends.base import MissingCredentials
@@ -46,11 +48,14 @@ from agent.registry import resolve
 from agent.tools_registry import Tool, ToolOutput, ToolRegistry
 from prompts import render
 from tools import DEFAULT_MAX_WINDOWS
+from tools.models import SubjectModel
 
 #: After Ctrl-C, how long the prompt waits for the tool to reach its next interrupt check.
 GRACE_SECONDS = 3.0
 #: Lines of one tool result shown on screen (the transcript and the agent get it whole).
 SCREEN_LINES = 40
+#: Characters of a folded tool output or a tool call's arguments on screen.
+FOLD_CHARS = 160
 TEST_DELAY_VARIABLE = "AIA_CHAT_TEST_DELAY"
 
 
@@ -89,8 +94,9 @@ def _delayed(t: Tool, seconds: float) -> Tool:
     return dataclasses.replace(t, func=func)
 
 
-def chat_tools() -> ToolRegistry:
-    tools = model_tool_registry("chat")
+def chat_tools(model: SubjectModel) -> ToolRegistry:
+    """The chat's tools that work on `model` (with the test delays applied)."""
+    tools = model_tool_registry("chat", model)
     delays = _test_delays()
     return ToolRegistry(_delayed(t, delays[t.name]) if t.name in delays else t for t in tools)
 
@@ -106,9 +112,16 @@ class ChatApp:
         #: True from a line's entry until the next prompt; Ctrl-C presses during that time.
         self.working = False
         self.interrupts = 0
-        tools = chat_tools()
+        tools = chat_tools(ctx.model)
         events = list(session.events)
         ctx.ledger = rebuild_ledger(events)
+        #: The hypotheses as last printed: the screen shows a hypothesis again only when it changes.
+        self.shown_ledger: dict[str, tuple[str, str]] = {
+            k: (h.statement, h.status) for k, h in ctx.ledger.hypotheses.items()}
+        #: The last tool output the agent got (name, text, images), for /more.
+        self.last_output: tuple[str, str, list[str]] | None = None
+        #: What the spinner says is happening ("thinking", "running exemplars").
+        self.phase = "thinking"
         ctx.progress = lambda line: console.print(Text(f"   … {line}", style="dim"))
         system = render("chat_system", model=ctx.model, tools=tools.docs(), text_protocol=not policy.native_tools)
         self.max_rounds = max_rounds
@@ -118,24 +131,54 @@ class ChatApp:
     # ------------------------------------------------------------------ screen
 
     def show(self, event: dict[str, Any]) -> None:
-        """Print one conversation event as it happens."""
+        """Print one conversation event as it happens. Tool outputs are folded to one line each
+        (the transcript and the agent get them whole; /more prints the last one), the ledger
+        shows only what changed, and answers render as markdown."""
         kind, say = event["type"], self.console.print
         if kind == "tool_call":
+            self.phase = f"running {event['name']}"
             args = ", ".join(f"{k}={v!r}" for k, v in event["arguments"].items())
-            say(Text(f" → {event['name']}({args})", style="cyan"))
+            say(Text(f" → {event['name']}({_one_line(args, FOLD_CHARS)})", style="cyan"))
         elif kind == "tool_result":
-            say(Text(f" ← {event['name']} ({event['seconds']:.1f}s)", style="red" if event["is_error"] else "green"))
-            say(Text(_clip(event["text"]), style="red" if event["is_error"] else ""))
+            self.phase = "thinking"
+            self.last_output = (event["name"], event["text"], event["images"])
+            style = "red" if event["is_error"] else "green"
+            say(Text.assemble((f" ← {event['name']} ({event['seconds']:.1f}s) ", style),
+                              (_fold(event["text"]), "red" if event["is_error"] else "")))
             for image in event["images"]:
                 say(Text(f"   [image: {self.session.path / image}]", style="dim"))
         elif kind == "assistant" and event["text"].strip():
-            style = "dim italic" if event["tool_calls"] else "bold"
-            say(Text(("agent: " if not event["tool_calls"] else "  ") + event["text"].strip(), style=style))
+            if event["tool_calls"]:
+                say(Text("  " + event["text"].strip(), style="dim italic"))
+            else:
+                say(Markdown("**agent:** " + event["text"].strip()))
         elif kind == "hypotheses":
-            lines = [f"   [{h['status']}] {k}: {h['statement']}" for k, h in event["ledger"].items()]
-            say(Text("ledger:\n" + "\n".join(lines[-8:]), style="magenta"))
+            changes = self.ledger_changes(event["ledger"])
+            if changes:
+                say(Text("ledger:\n" + "\n".join(changes), style="magenta"))
         elif kind == "final_request":
             say(Text("(round cap reached: asking for the answer)", style="dim"))
+
+    def ledger_changes(self, ledger: dict[str, Any]) -> list[str]:
+        """Lines for the hypotheses new or changed since the ledger was last shown."""
+        lines = []
+        for key, h in ledger.items():
+            now = (h["statement"], h["status"])
+            if self.shown_ledger.get(key) != now:
+                lines.append(f"   [{h['status']}] {key}: {h['statement']}")
+                self.shown_ledger[key] = now
+        return lines
+
+    def show_last_output(self) -> None:
+        """/more: the last tool output the agent got, whole (up to SCREEN_LINES lines on screen)."""
+        if self.last_output is None:
+            self.console.print(Text("no tool output yet in this chat", style="dim"))
+            return
+        name, text, images = self.last_output
+        self.console.print(Text(f" ← {name}", style="green"))
+        self.console.print(Text(_clip(text)))
+        for image in images:
+            self.console.print(Text(f"   [image: {self.session.path / image}]", style="dim"))
 
     def replay(self) -> None:
         """Show the turns of a resumed session: questions, commands and answers."""
@@ -192,8 +235,24 @@ class ChatApp:
                 finished.set()
 
         threading.Thread(target=target, name="aia-chat-work", daemon=True).start()
+        started = time.monotonic()
+        # A spinner with the elapsed time, so a slow model does not look hung (terminals only;
+        # rich prints the events above it).
+        spinner = self.console.status("", spinner="dots") if self.console.is_terminal else None
+        with spinner or contextlib.nullcontext():
+            self._wait(finished, spinner, started)
+        if not finished.is_set():
+            self.console.print(Text("the tool is still inside one step; it will stop there and its result is "
+                                    "discarded", style="yellow"))
+            return "abandoned", None
+        return next(iter(box.items()))
+
+    def _wait(self, finished: threading.Event, spinner: Any, started: float) -> None:
+        """Wait for the work to finish, a second Ctrl-C, or the grace after the first one."""
         interrupted_at = None
         while not finished.wait(0.1):
+            if spinner is not None:
+                spinner.update(Text(f"{self.phase} … {time.monotonic() - started:.0f}s", style="dim"))
             if self.interrupts and interrupted_at is None:
                 interrupted_at = time.monotonic()
                 self.console.print(Text("^C interrupting the running tool...", style="yellow"))
@@ -201,14 +260,10 @@ class ChatApp:
                 break                         # a second Ctrl-C: back to the prompt now
             if interrupted_at is not None and time.monotonic() - interrupted_at > GRACE_SECONDS:
                 break
-        if not finished.is_set():
-            self.console.print(Text("the tool is still inside one step; it will stop there and its result is "
-                                    "discarded", style="yellow"))
-            return "abandoned", None
-        return next(iter(box.items()))
 
     def ask(self, question: str) -> None:
         """A question for the agent; the conversation writes its own events (interruptions too)."""
+        self.phase = "thinking"
         status, value = self.run_work(lambda: self.conv.run(question, max_rounds=self.max_rounds).text)
         if status == "interrupted":
             self.console.print(Text("interrupted.", style="yellow"))
@@ -233,9 +288,13 @@ class ChatApp:
             return True
         if cmd.name == "exit":
             return False
+        if cmd.name == "more":
+            self.show_last_output()
+            return True
         args = ", ".join(f"{k}={v!r}" for k, v in cmd.call.arguments.items())
         self.console.print(Text(f" → {cmd.call.name}({args})", style="dim cyan"))
         started = time.monotonic()
+        self.phase = f"running {cmd.call.name}"
         ledger = self.ctx.ledger.model_dump()
         # ToolRegistry.execute turns every failure into an error observation, so a command ends
         # "done", "interrupted" or (a second Ctrl-C, or a step outlasting the grace) "abandoned".
@@ -286,6 +345,23 @@ class ChatApp:
             self.console.print(Text("leaving while an interrupted tool is still stopping", style="yellow"))
         path = self.session.save(backend=self.conv.policy.name)
         self.console.print(Text(f"session saved: {path}\nresume with: aia chat --resume {path}"))
+
+
+def _one_line(text: str, chars: int) -> str:
+    """`text` on one line, cut to `chars` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= chars else flat[:chars - 1] + "…"
+
+
+def _fold(text: str) -> str:
+    """A tool output as one line: its first line, and how much more /more would show."""
+    rows = [r for r in text.splitlines() if r.strip()]
+    if not rows:
+        return "(no output)"
+    first = _one_line(rows[0], FOLD_CHARS)
+    more = len(rows) - 1
+    return first + (f"  [+{more} line{'s' if more > 1 else ''}: /more]" if more else
+                    "  [/more]" if first != rows[0].strip() else "")
 
 
 def _clip(text: str, lines: int = SCREEN_LINES) -> str:

@@ -35,10 +35,9 @@ class LabelingError(RuntimeError):
 
 
 def labeling_tools(model: SubjectModel, kind: str) -> ToolRegistry:
-    """The label tools that apply: patch and steer need next-token logits; attention is for heads."""
-    tools = model_tool_registry("label")
-    if not model.is_causal:
-        tools = tools.without("patch", "steer")
+    """The label tools that apply: those the model supports (patch and steer need next-token
+    logits); attention is for heads."""
+    tools = model_tool_registry("label", model)
     if kind != "head":
         tools = tools.without("attention")
     return tools
