@@ -1,6 +1,6 @@
 """Input tokens per investigation, with the context view (agent.context) on and off.
 
-    python benchmarks/context_tokens.py [--provider openai|anthropic|both] [--rounds 15] [--json]
+    python benchmarks/context_tokens.py [--provider openai|anthropic|both] [--rounds 15] [--every 1 4 8] [--json]
 
 A scripted investigator stands in for the LLM on a numeric FIND task: it alternates plots
 (an image each), long run_python printouts, wide call_function probes and hypothesis notes
@@ -16,7 +16,9 @@ request the benchmark counts input tokens as the providers do:
   system and tools), which is what prompt caching can bill at the cached rate (OpenAI caches
   only prefixes of 1024 tokens or more, in 128-token steps; the estimate applies that).
 
-It prints the tokens per call and in total, with the view on and off, and their ratio.
+It prints, for the view off and for the view on at each `--every` (trim every N turns), the
+total input tokens, the cacheable part, and the uncached rest (what is billed at the full rate),
+each as a ratio to the view off.
 """
 from __future__ import annotations
 
@@ -168,24 +170,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--provider", choices=["openai", "anthropic", "both"], default="both")
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--every", type=int, nargs="+", default=[1, 4, 8],
+                        help="trim every N turns (ContextPolicy.every); one run per value")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    policy = ContextPolicy()
-    report: dict[str, Any] = {"context": policy.__dict__, "rounds": args.rounds}
+    report: dict[str, Any] = {"context": ContextPolicy().__dict__, "rounds": args.rounds}
     for provider in (["openai", "anthropic"] if args.provider == "both" else [args.provider]):
-        off, on = run(provider, args.rounds, None), run(provider, args.rounds, policy)
-        totals = {name: {"input": sum(r["input"] for r in rows), "cacheable": sum(r["cacheable"] for r in rows)}
-                  for name, rows in (("off", off), ("on", on))}
-        report[provider] = {"per_call": {"off": off, "on": on}, "total": totals,
-                            "ratio_on_off": round(totals["on"]["input"] / totals["off"]["input"], 3)}
+        runs = {"off": run(provider, args.rounds, None)}
+        for every in args.every:
+            runs[f"every {every}"] = run(provider, args.rounds, ContextPolicy(every=every))
+        totals = {}
+        for name, rows in runs.items():
+            total = sum(r["input"] for r in rows)
+            cached = sum(r["cacheable"] for r in rows)
+            totals[name] = {"input": total, "cacheable": cached, "uncached": total - cached}
+        off = totals["off"]
+        report[provider] = {"total": totals, "ratios": {
+            name: {k: round(t[k] / off[k], 3) for k in ("input", "uncached")} for name, t in totals.items()}}
         if not args.json:
-            print(f"\n{SPECS[provider]}: input tokens per call (images counted as {provider} does)")
-            print(f"{'call':>4} {'off':>8} {'on':>8} {'img off':>7} {'img on':>6} {'cache on':>8}")
-            for i, (a, b) in enumerate(zip(off, on), 1):
-                print(f"{i:>4} {a['input']:>8} {b['input']:>8} {a['images']:>7} {b['images']:>6} {b['cacheable']:>8}")
-            print(f"total: off {totals['off']['input']}, on {totals['on']['input']} "
-                  f"(ratio {report[provider]['ratio_on_off']}); cacheable prefix: off "
-                  f"{totals['off']['cacheable']}, on {totals['on']['cacheable']}")
+            print(f"\n{SPECS[provider]}, {args.rounds} rounds: input tokens per investigation "
+                  f"(images counted as {provider} does)")
+            print(f"{'view':>10} {'input':>8} {'cacheable':>9} {'uncached':>8} {'input/off':>9} {'uncached/off':>12}")
+            for name, t in totals.items():
+                r = report[provider]["ratios"][name]
+                print(f"{name:>10} {t['input']:>8} {t['cacheable']:>9} {t['uncached']:>8} {r['input']:>9} "
+                      f"{r['uncached']:>12}")
     if args.json:
         print(json.dumps(report, indent=2))
 
