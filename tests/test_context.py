@@ -74,3 +74,22 @@ def test_the_view_is_stable_and_keeps_the_history_intact():
     assert [e.data for e in final if isinstance(e, ToolResult)] == [{"i": i} for i in range(6)]
     assert all(len(e.text) == 5001 and e.images for e in history if isinstance(e, ToolResult))
     assert sent_view(history, None) is history
+
+
+def test_trimming_every_n_turns_changes_sent_entries_only_at_those_turns():
+    """With `every=3`, requests between two trims share their whole prefix: the view only grows."""
+    long = "y" * 4000
+    history: list = [UserMessage("task")]
+    views = []
+    policy = ContextPolicy(keep_images=1, long_chars=500, keep_full_turns=1, every=3)
+    for i in range(9):
+        history.append(AssistantTurn(tool_calls=[Call(f"c{i}", "run_python")]))
+        history.append(ToolResult(f"c{i}", "run_python", long + str(i), images=[b"png"]))
+        views.append(sent_view(history, policy))
+    changed_at = [n for n in range(1, len(views)) if views[n][: len(views[n - 1])] != views[n - 1]]
+    assert changed_at == [2, 5, 8]              # the 3rd, 6th and 9th turns, and no other
+    assert views[1] == history[: len(views[1])]  # before the first trim, nothing is cut
+    trimmed = [e for e in views[-1] if isinstance(e, ToolResult) and "older observation omitted" in e.text]
+    assert len(trimmed) == 8 and "older observation omitted" not in views[-1][-1].text
+    with pytest.raises(ValueError, match="every >= 1"):
+        ContextPolicy(every=0)
