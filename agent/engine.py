@@ -192,10 +192,10 @@ class Engine:
         turn = self.policy.next_turn(self.system, sent_view(self.history, self.context), self.tools)
         turn.seconds = turn.seconds or time.monotonic() - started
         self.usage = self.usage + turn.usage
-        self.cached_tokens += turn.cached_tokens
+        self.cached_tokens += turn.usage.cached_input_tokens
         self.history.append(turn)
         self.emit("assistant", round=self.rounds, text=turn.text, usage=turn.usage.model_dump(),
-                  cached_tokens=turn.cached_tokens, seconds=round(turn.seconds, 3), retries=turn.retries,
+                  cached_tokens=turn.usage.cached_input_tokens, seconds=round(turn.seconds, 3), retries=turn.retries,
                   tool_calls=[{"id": c.id, "name": c.name, "arguments": c.arguments, "error": c.error}
                               for c in turn.tool_calls])
         return turn

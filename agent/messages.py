@@ -36,8 +36,6 @@ class AssistantTurn:
     text: str = ""
     tool_calls: list[ToolCall] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
-    #: Provider-reported prompt-cache hits (input tokens billed at the cached rate); logged only.
-    cached_tokens: int = 0
     seconds: float = 0.0
     #: Transient failures retried before this turn succeeded: {"attempt", "error", "wait"}.
     retries: list[dict] = field(default_factory=list)

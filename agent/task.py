@@ -60,10 +60,14 @@ class Answer(BaseModel):
 
 
 class Usage(BaseModel):
+    """What LLM calls spent, summed over calls; in every result row."""
+
     input_tokens: int = 0
     output_tokens: int = 0
     cost_usd: float = 0.0
     llm_calls: int = 0
+    #: Of `input_tokens`, those the provider reported as prompt-cache hits (billed at its cached rate).
+    cached_input_tokens: int = 0
 
     def __add__(self, other: "Usage") -> "Usage":
         return Usage(
@@ -71,6 +75,7 @@ class Usage(BaseModel):
             output_tokens=self.output_tokens + other.output_tokens,
             cost_usd=self.cost_usd + other.cost_usd,
             llm_calls=self.llm_calls + other.llm_calls,
+            cached_input_tokens=self.cached_input_tokens + other.cached_input_tokens,
         )
 
 

@@ -95,6 +95,23 @@ def test_full_investigation_over_the_wire(spec, tmp_path):
     assert end["stop_reason"] == "submitted" and end["black_box_calls"] == 31
 
 
+@pytest.mark.parametrize("spec", ["openai:gpt-4o-mini", "anthropic:claude-haiku-4-5"])
+def test_prompt_cache_hits_reach_the_usage_and_the_price(spec, tmp_path):
+    """Cached input tokens, as each provider reports them, are summed into the investigation's
+    usage (what a bench row records) and billed at the cached rate."""
+    script = [Reply("Probe.", [ToolCall("call_function", {"inputs": [0, 1]})], input_tokens=2000, cached_tokens=0),
+              Reply(tool_calls=[ToolCall("submit", {"description": "f(x) = 3x - 2", "code": CODE})],
+                    input_tokens=3000, cached_tokens=1800)]
+    with FakeLLMServer(script) as server:
+        result = backend(spec, server).investigate(numeric_task(), tmp_path)
+    assert result.usage.input_tokens == 5000 and result.usage.cached_input_tokens == 1800
+    with FakeLLMServer([Reply(tool_calls=s.tool_calls, input_tokens=s.input_tokens) for s in script]) as server:
+        uncached = backend(spec, server).investigate(numeric_task(), tmp_path / "uncached")
+    assert uncached.usage.cached_input_tokens == 0 and result.usage.cost_usd < uncached.usage.cost_usd
+    calls = [e for e in read_transcript(tmp_path) if e["type"] == "assistant"]
+    assert [c["cached_tokens"] for c in calls] == [0, 1800]
+
+
 def test_openai_sdk_retries_are_off_and_tenacity_honours_retry_after(tmp_path):
     task = numeric_task()
     script = [rate_limited(0.3), server_error(),

@@ -184,7 +184,8 @@ def test_planted_neuron_is_labeled_and_run_resumes(tmp_path: Path) -> None:
     assert [e["held_out"] for e in top] == [i % 2 == 1 for i in range(len(top))]
     assert all(e["held_out"] for e in planted["exemplars"]["random"])
     assert all(len(e["tokens"]) == len(e["values"]) for e in top)
-    assert planted["usage"] == {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "llm_calls": 0}
+    assert planted["usage"] == {"input_tokens": 0, "output_tokens": 0, "cost_usd": 0.0, "llm_calls": 0,
+                                "cached_input_tokens": 0}
     # Causal evidence: ablation and the word swap, the swap silencing the planted neuron.
     assert any("zero-ablating" in e for e in planted["evidence"])
     assert any(f"swapping '{TARGET}'" in e and "(100% drop)" in e for e in planted["evidence"])

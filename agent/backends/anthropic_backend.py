@@ -92,17 +92,18 @@ class AnthropicPolicy:
                 else:
                     calls.append(ToolCall(block.id, block.name, {},
                                           f"arguments must be a JSON object, got {str(block.input)[:200]}"))
-        usage, cached = self._usage(response)
-        return AssistantTurn(text="\n".join(texts), tool_calls=calls, usage=usage, cached_tokens=cached,
+        usage = self._usage(response)
+        return AssistantTurn(text="\n".join(texts), tool_calls=calls, usage=usage,
                              seconds=seconds, retries=retries)
 
-    def _usage(self, response) -> tuple[Usage, int]:
+    def _usage(self, response) -> Usage:
         u = response.usage
         cached = getattr(u, "cache_read_input_tokens", 0) or 0
         written = getattr(u, "cache_creation_input_tokens", 0) or 0
         prompt = (u.input_tokens or 0) + cached + written  # Anthropic reports the three separately
         cost = self.prices.cost(self.model, prompt, u.output_tokens or 0, cached) or 0.0
-        return Usage(input_tokens=prompt, output_tokens=u.output_tokens or 0, cost_usd=cost, llm_calls=1), cached
+        return Usage(input_tokens=prompt, output_tokens=u.output_tokens or 0, cost_usd=cost, llm_calls=1,
+                     cached_input_tokens=cached)
 
     def messages(self, history: list[Entry]) -> list[dict]:
         """Neutral history -> alternating user/assistant messages; tool results open the user turn."""

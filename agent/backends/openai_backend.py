@@ -98,8 +98,8 @@ class OpenAIPolicy:
             calls = [self._tool_call(tc) for tc in (message.tool_calls or [])] if message else []
         else:
             calls = parse_reply(text, tools, call_prefix=f"t{len(history)}")
-        usage, cached = self._usage(response)
-        return AssistantTurn(text=text, tool_calls=calls, usage=usage, cached_tokens=cached, seconds=seconds,
+        usage = self._usage(response)
+        return AssistantTurn(text=text, tool_calls=calls, usage=usage, seconds=seconds,
                              retries=retries)
 
     @staticmethod
@@ -115,13 +115,14 @@ class OpenAIPolicy:
             return ToolCall(tc.id, name, {}, f"arguments must be a JSON object, got {raw[:200]}")
         return ToolCall(tc.id, name, args)
 
-    def _usage(self, response) -> tuple[Usage, int]:
+    def _usage(self, response) -> Usage:
         u = getattr(response, "usage", None)
         prompt = getattr(u, "prompt_tokens", 0) or 0
         completion = getattr(u, "completion_tokens", 0) or 0
         cached = getattr(getattr(u, "prompt_tokens_details", None), "cached_tokens", 0) or 0
         cost = self.prices.cost(self.model, prompt, completion, cached) or 0.0
-        return Usage(input_tokens=prompt, output_tokens=completion, cost_usd=cost, llm_calls=1), cached
+        return Usage(input_tokens=prompt, output_tokens=completion, cost_usd=cost, llm_calls=1,
+                     cached_input_tokens=cached)
 
     def messages(self, system: str, history: list[Entry]) -> list[dict]:
         """The neutral history as Chat Completions messages (native tools)."""

@@ -46,6 +46,8 @@ class Reply:
     tool_calls: list[ToolCall] = field(default_factory=list)
     input_tokens: int | None = None
     output_tokens: int | None = None
+    #: Of the input tokens, how many the provider says it served from its prompt cache.
+    cached_tokens: int = 0
     stop_reason: str | None = None  # default: tool_calls/tool_use when there are tool calls, else stop/end_turn
 
 
@@ -328,6 +330,7 @@ def _render(wire: WireFormat, reply: Reply, body: dict[str, Any], number: int) -
                 "prompt_tokens": input_tokens,
                 "completion_tokens": output_tokens,
                 "total_tokens": input_tokens + output_tokens,
+                "prompt_tokens_details": {"cached_tokens": reply.cached_tokens},
             },
         }
     content: list[dict[str, Any]] = [{"type": "text", "text": reply.text}] if reply.text else []
@@ -343,7 +346,9 @@ def _render(wire: WireFormat, reply: Reply, body: dict[str, Any], number: int) -
         "content": content,
         "stop_reason": reply.stop_reason or ("tool_use" if reply.tool_calls else "end_turn"),
         "stop_sequence": None,
-        "usage": {"input_tokens": input_tokens, "output_tokens": output_tokens},
+        # Anthropic counts cache reads apart from the (uncached) input tokens.
+        "usage": {"input_tokens": input_tokens - reply.cached_tokens, "output_tokens": output_tokens,
+                  "cache_read_input_tokens": reply.cached_tokens},
     }
 
 
