@@ -167,8 +167,10 @@ class ModelToolContext:
                     return None
                 self.dataset_exemplars(str(parsed), 1)
             self.check_interrupt()
+            # Never over held-out windows: in a labeling run the scorer's negatives are excluded.
             self._stats[unit] = cache_unit_stats(self.model, parsed, self._corpus, window=self.window,
-                                           max_windows=self.max_windows, root=self.cache_root)
+                                                 max_windows=self.max_windows, root=self.cache_root,
+                                                 exclude=self.hidden())
         return self._stats[unit]
 
     def hidden(self) -> set[int]:

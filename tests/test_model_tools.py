@@ -128,6 +128,41 @@ def test_unit_stats_scale(llama, corpus, tmp_path):
     assert "Scale on random text" in run(ctx, "exemplars", unit="layer.1.mlp.neuron.2", k=3).text
 
 
+def test_unit_stats_never_reads_held_out_windows(llama, tmp_path, monkeypatch):
+    """In a labeling run the random sample (the scorer's negatives) and the held-out top windows
+    are hidden: unit_stats then reads other windows only, and its top skips hidden ones."""
+    from tools import exemplars as ex_module
+    from tools.exemplars import CacheSpec, cache_depth
+
+    rng = random.Random(1)   # a corpus with more windows than the cache's random sample
+    corpus = Corpus("more words", [" ".join(rng.choice(WORDS) for _ in range(rng.randint(5, 20)))
+                                   for _ in range(600)])
+    unit = "layer.1.mlp.neuron.2"
+    full = ex_module.unit_stats(llama, unit, corpus, window=12, root=tmp_path)
+    spec = CacheSpec(llama, corpus, 12, None, tmp_path)
+    _, sample = cache_depth(spec, 1)
+    ex = dataset_exemplars(llama, unit, k=3, corpus=corpus, window=12, root=tmp_path)
+    hidden = sample | {ex.top[0].window}
+    ids, _ = spec.windows()
+    read: list[torch.Tensor] = []
+    real = ex_module._window_values
+    monkeypatch.setattr(ex_module, "_window_values", lambda m, u, batch: read.append(batch) or real(m, u, batch))
+    ctx = ModelToolContext(llama, corpus=corpus, cache_root=tmp_path, window=12, max_windows=None,
+                           hidden_windows=lambda: hidden)
+    st = run(ctx, "unit_stats", unit=unit).data
+    rows = {tuple(r.tolist()) for batch in read for r in batch}
+    assert len(ids) > len(sample) and rows
+    assert not rows & {tuple(ids[w].tolist()) for w in hidden}               # no hidden window was read
+    assert st.top == pytest.approx(ex.top[1].score, abs=1e-5) and st.top < full.top  # the hidden top is skipped
+    again = ex_module.unit_stats(llama, unit, corpus, window=12, root=tmp_path, exclude=hidden)
+    assert again.token_quantiles == st.token_quantiles                      # drawn with a seed: reproducible
+
+
+def test_random_exemplars_are_never_top_windows(llama, corpus, tmp_path):
+    ex = dataset_exemplars(llama, "layer.0.mlp.neuron.5", k=20, corpus=corpus, n_random=30, window=12, root=tmp_path)
+    assert len(ex.random) == 30 and not {e.window for e in ex.random} & {e.window for e in ex.top}
+
+
 def test_exemplars_from_an_injected_source_and_from_the_cache(llama, corpus, tmp_path):
     asked = []
     fake = [Exemplar(0, ["[CLS]", "the", "river", "bank"], [math.nan, 0.1, 2.5, 0.3], 2.5, "top")]

@@ -16,6 +16,7 @@ recomputed on request (one small forward), which keeps the cache small.
 """
 from __future__ import annotations
 
+import random
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -236,7 +237,10 @@ def dataset_exemplars(model: SubjectModel, unit: "str | Unit", k: int = 10,
     sw = st.t["sample_windows"]
     sv = st.t[f"{unit.site}.sample_values"][:, i]
     gen = torch.Generator().manual_seed(seed)
-    rnd_w = [int(sw[j]) for j in torch.randperm(len(sw), generator=gen)[:n_random]]
+    # Random windows are negatives for scoring: never one of the unit's top windows, which a
+    # labeler may have been shown.
+    tops = set(top_w)
+    rnd_w = [w for w in (int(sw[j]) for j in torch.randperm(len(sw), generator=gen)) if w not in tops][:n_random]
     order = sv.argsort()
     q_w = [int(sw[order[min(int(q * len(order)), len(order) - 1)]]) for q in quantiles]
     wanted = top_w + rnd_w + q_w
@@ -286,10 +290,16 @@ STAT_QUANTILES = (0.5, 0.9, 0.99, 0.999)
 
 def unit_stats(model: SubjectModel, unit: "str | Unit", corpus: "Corpus | str" = "default", window: int = 64,
                max_windows: int | None = None, root: Path | None = None, n_windows: int = 32,
-               quantiles: tuple[float, ...] = STAT_QUANTILES) -> UnitStats:
+               quantiles: tuple[float, ...] = STAT_QUANTILES,
+               exclude: "set[int] | frozenset[int]" = frozenset()) -> UnitStats:
     """The unit's distribution on random text (aggregates only, no window is returned): window
     maxima from the exemplar cache's random sample, token values from one pass over the first
-    ``n_windows`` windows of that sample.  Builds the layer's cache if missing."""
+    ``n_windows`` windows of that sample.  Builds the layer's cache if missing.
+
+    Windows in ``exclude`` (held out for scoring) are never read. A labeling run holds out the
+    whole random sample (the scorer's negatives come from it), so then as many other windows,
+    drawn at random with a seed per unit, stand in for it, and ``top`` is the largest value of
+    the top windows that are not excluded."""
     unit = validate(unit, model)
     if not unit.is_single:
         raise ValueError(f"unit_stats takes one unit, got {unit}")
@@ -299,10 +309,27 @@ def unit_stats(model: SubjectModel, unit: "str | Unit", corpus: "Corpus | str" =
         build_cache(model, corpus, [unit.layer], k=TOP_DEPTH, window=window, max_windows=max_windows, root=root)
     st = _LayerState.load(model, unit.layer, spec.layer_path(unit.layer))
     i = unit.indices[0]
-    sample = st.t["sample_windows"][:n_windows]
     ids, mask = spec.windows()
-    vals = _window_values(model, unit, ids[sample])[mask[sample]]
-    sv = st.t[f"{unit.site}.sample_values"][:, i]
+    sample_windows = [int(w) for w in st.t["sample_windows"]]
+    top_values = st.t[f"{unit.site}.top_values"][:, i]
+    if not exclude:
+        sample = torch.tensor(sample_windows[:n_windows], dtype=torch.long)
+        vals = _window_values(model, unit, ids[sample])[mask[sample]]
+        sv = st.t[f"{unit.site}.sample_values"][:, i]
+        top = float(top_values[0])
+    else:
+        pool = [w for w in range(len(ids)) if w not in exclude]
+        drawn = sorted(random.Random(f"unit-stats:{unit}").sample(pool, min(len(sample_windows), len(pool))))
+        if not drawn:
+            raise ValueError(f"every window of the corpus is held out; no statistics of {unit} can be shown")
+        chosen = torch.tensor(drawn, dtype=torch.long)
+        per_token = torch.cat([_window_values(model, unit, ids[chosen[j:j + 64]]) for j in range(0, len(chosen), 64)])
+        sv = per_token.masked_fill(~mask[chosen], float("-inf")).max(dim=1).values
+        vals = per_token[:n_windows][mask[chosen[:n_windows]]]
+        sample = chosen[:n_windows]
+        shown = [float(v) for v, w in zip(top_values, st.t[f"{unit.site}.top_windows"][:, i])
+                 if int(w) not in exclude and v > float("-inf")]
+        top = max(shown + [float(sv.max())])
     sv = sv[torch.isfinite(sv)]
     q = torch.tensor(quantiles)
 
@@ -310,7 +337,7 @@ def unit_stats(model: SubjectModel, unit: "str | Unit", corpus: "Corpus | str" =
         return dict(zip(quantiles, x.float().quantile(q).tolist())) if len(x) else {}
 
     return UnitStats(str(unit), len(sample), len(vals), quant(vals), float((vals > 0).float().mean()) if len(vals)
-                     else float("nan"), quant(sv), float(st.t[f"{unit.site}.top_values"][0, i]))
+                     else float("nan"), quant(sv), top)
 
 
 def search_windows(model: SubjectModel, unit: "str | Unit", word: str, corpus: "Corpus | str" = "default",
