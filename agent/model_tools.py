@@ -609,11 +609,13 @@ def patch(ctx: ModelToolContext, clean: str, corrupt: str, site: str, positions:
 @tool(requires=["causal"])
 def steer(ctx: ModelToolContext, site: str, scale: float, texts: list[str], positions: Literal["all", "last"] = "all",
           max_new_tokens: int = 0) -> ToolOutput:
-    """Steering (language models only): add `scale` to each neuron or residual dimension of the site and report how
-    next-token predictions (and, if asked, greedy continuations) change.
+    """Steering (language models only): add `scale` to each neuron or residual dimension of the site (for an SAE latent
+    or a direction: `scale` times its direction in the site) and report how next-token predictions (and, if asked,
+    greedy continuations) change.
 
     Args:
-        site: MLP neurons or residual dimensions, e.g. layer.3.mlp.neuron.117 or layer.4.resid.dim.0:10.
+        site: MLP neurons, residual dimensions, SAE latents or a direction, e.g. layer.3.mlp.neuron.117,
+            layer.4.resid.dim.0:10, layer.6.resid.sae.latent.12 or layer.6.resid.direction.NAME.
         scale: The value added to each element (try values near the unit's top activations, and negative ones).
         texts: Prompts to steer (up to 16).
         positions: all (every token) or last (each prompt's last token).
@@ -622,14 +624,15 @@ def steer(ctx: ModelToolContext, site: str, scale: float, texts: list[str], posi
 
 
     parsed = ctx.unit_of(site)
-    if parsed.site == "attn":
-        raise ToolInputError("steer adds values to neurons or residual dimensions; to test a head, use ablate or patch")
+    if parsed.site == "attn" and parsed.feature is None:
+        raise ToolInputError("steer adds values to neurons, residual dimensions, SAE latents or directions; to test a "
+                             "head, use ablate or patch")
     texts = _texts(texts)
     if len(texts) > 16:
         raise ToolInputError(f"{len(texts)} texts; steer takes up to 16")
     if not 0 <= max_new_tokens <= 20:
         raise ToolInputError(f"max_new_tokens must be between 0 and 20, got {max_new_tokens}")
-    width = len(parsed.indices) if parsed.indices is not None else ctx.model.site_width(parsed.site)
+    width = len(parsed.indices) if parsed.indices is not None else ctx.model.unit_width(parsed)
     ctx.check_interrupt()
     r = _wrap_value_error(lambda: interventions.steer(ctx.model, parsed, torch.ones(width), scale, texts,
                                             positions=positions, max_new_tokens=max_new_tokens))

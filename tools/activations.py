@@ -97,7 +97,14 @@ def head_write_norms(model: SubjectModel, layer: int, z: torch.Tensor) -> torch.
 
 
 def unit_values(model: SubjectModel, unit: Unit, site_act: torch.Tensor) -> torch.Tensor:
-    """Per-token values of every element of ``unit`` -> [B, T, n_elements]."""
+    """Per-token values of every element of ``unit`` -> [B, T, n_elements]; for an SAE latent
+    or a direction, the attached basis reads the site's activation vector."""
+    if unit.feature is not None:
+        x = site_act.flatten(-2) if unit.site == "attn" else site_act
+        vals = model.features[unit.basis_key].encode(x.float())
+        if unit.indices is not None and not unit.feature.startswith("direction."):
+            vals = vals[..., list(unit.indices)]
+        return vals
     vals = head_write_norms(model, unit.layer, site_act) if unit.site == "attn" else site_act
     if unit.indices is not None:
         vals = vals[..., list(unit.indices)]
@@ -179,7 +186,7 @@ def top_units(model: SubjectModel, text: str, sites: "list[str | Unit]", positio
     for unit in parsed:
         v = unit_values(model, unit, acts[unit.site_unit()])[0, pos].float().cpu()
         indices = unit.indices if unit.indices is not None else range(v.shape[0])
-        names += [str(Unit(unit.layer, unit.site, (int(i),))) for i in indices]
+        names += [str(Unit(unit.layer, unit.site, (int(i),), unit.feature)) for i in indices]
         values.append(v)
     flat = torch.cat(values)
     best = flat.topk(min(k, flat.numel()))

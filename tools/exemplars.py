@@ -16,6 +16,7 @@ recomputed on request (one small forward), which keeps the cache small.
 """
 from __future__ import annotations
 
+import hashlib
 import random
 import re
 from dataclasses import dataclass, field
@@ -90,7 +91,14 @@ class CacheSpec:
         return ids, mask
 
     def layer_path(self, layer: int) -> Path:
-        return self.directory / f"layer{layer}.safetensors"
+        """The layer's cache file; with SAEs or directions attached to the layer, one per set of
+        them (their fingerprints name it), so a cache never mixes bases."""
+        extra = [f.feature for f in self.model.feature_units(layer)]
+        if not extra:
+            return self.directory / f"layer{layer}.safetensors"
+        h = hashlib.sha256("|".join(f"{u}:{self.model.features[u.basis_key].fingerprint()}"
+                                    for u in self.model.feature_units(layer)).encode()).hexdigest()[:12]
+        return self.directory / f"layer{layer}-features-{h}.safetensors"
 
     def layer_complete(self, layer: int) -> bool:
         """Whether `layer`'s cache is on disk and finished; a partial one is resumed by `build_cache`.
@@ -102,14 +110,19 @@ class CacheSpec:
         return path.exists() and _LayerState.load(self.model, layer, path).complete
 
 
+def cached_families(model: SubjectModel, layer: int) -> list[Unit]:
+    """The unit families one layer's cache scores: its three sites and any attached SAE or direction."""
+    return [Unit(layer, s) for s in SITES] + [u.family for u in model.feature_units(layer)]
+
+
 class _LayerState:
     """Running top-k and random-sample scores for every unit of one layer."""
 
     def __init__(self, model: SubjectModel, layer: int, k: int, sample: torch.Tensor):
         self.layer, self.k, self.done, self.complete = layer, k, 0, False
         self.t: dict[str, torch.Tensor] = {"sample_windows": sample}
-        for site in SITES:
-            w = model.site_width(site)
+        for family in cached_families(model, layer):
+            site, w = family.cache_key, model.unit_width(family)
             self.t[f"{site}.top_values"] = torch.full((k, w), float("-inf"))
             self.t[f"{site}.top_windows"] = torch.full((k, w), -1, dtype=torch.long)
             self.t[f"{site}.top_positions"] = torch.full((k, w), -1, dtype=torch.long)
@@ -176,7 +189,8 @@ def build_cache(model: SubjectModel, corpus: "Corpus | str" = "default", layers:
             states[layer] = st
     if not states:
         return spec
-    sites = [Unit(layer, s) for layer in states for s in SITES]
+    families = {layer: cached_families(model, layer) for layer in states}
+    sites = [u for layer in states for u in families[layer]]
     start0 = min(st.done for st in states.values())
     for b, start in enumerate(range(start0, n, batch_size)):
         batch = ids[start:start + batch_size].to(model.device)
@@ -186,9 +200,9 @@ def build_cache(model: SubjectModel, corpus: "Corpus | str" = "default", layers:
             skip = max(0, st.done - start)        # windows this layer already merged
             if skip >= len(batch):
                 continue
-            for site in SITES:
-                key = Unit(layer, site)
-                st.update(site, unit_values(model, key, acts[key])[skip:].cpu(), bmask[skip:], start + skip)
+            for family in families[layer]:
+                values = unit_values(model, family, acts[family.site_unit()])
+                st.update(family.cache_key, values[skip:].cpu(), bmask[skip:], start + skip)
             st.done = start + len(batch)
         if progress is not None:
             progress(min(start + batch_size, n), n)
@@ -232,10 +246,10 @@ def dataset_exemplars(model: SubjectModel, unit: "str | Unit", k: int = 10,
                          f"or rebuild with build_cache(..., k={k})")
     ids, mask = spec.windows()
     i = unit.indices[0]
-    tv = st.t[f"{unit.site}.top_values"][:, i]
-    top_w = [int(w) for w, v in zip(st.t[f"{unit.site}.top_windows"][:k, i], tv[:k]) if v > float("-inf")]
+    tv = st.t[f"{unit.cache_key}.top_values"][:, i]
+    top_w = [int(w) for w, v in zip(st.t[f"{unit.cache_key}.top_windows"][:k, i], tv[:k]) if v > float("-inf")]
     sw = st.t["sample_windows"]
-    sv = st.t[f"{unit.site}.sample_values"][:, i]
+    sv = st.t[f"{unit.cache_key}.sample_values"][:, i]
     gen = torch.Generator().manual_seed(seed)
     # Random windows are negatives for scoring: never one of the unit's top windows, which a
     # labeler may have been shown.
@@ -311,11 +325,11 @@ def unit_stats(model: SubjectModel, unit: "str | Unit", corpus: "Corpus | str" =
     i = unit.indices[0]
     ids, mask = spec.windows()
     sample_windows = [int(w) for w in st.t["sample_windows"]]
-    top_values = st.t[f"{unit.site}.top_values"][:, i]
+    top_values = st.t[f"{unit.cache_key}.top_values"][:, i]
     if not exclude:
         sample = torch.tensor(sample_windows[:n_windows], dtype=torch.long)
         vals = _window_values(model, unit, ids[sample])[mask[sample]]
-        sv = st.t[f"{unit.site}.sample_values"][:, i]
+        sv = st.t[f"{unit.cache_key}.sample_values"][:, i]
         top = float(top_values[0])
     else:
         pool = [w for w in range(len(ids)) if w not in exclude]
@@ -327,7 +341,7 @@ def unit_stats(model: SubjectModel, unit: "str | Unit", corpus: "Corpus | str" =
         sv = per_token.masked_fill(~mask[chosen], float("-inf")).max(dim=1).values
         vals = per_token[:n_windows][mask[chosen[:n_windows]]]
         sample = chosen[:n_windows]
-        shown = [float(v) for v, w in zip(top_values, st.t[f"{unit.site}.top_windows"][:, i])
+        shown = [float(v) for v, w in zip(top_values, st.t[f"{unit.cache_key}.top_windows"][:, i])
                  if int(w) not in exclude and v > float("-inf")]
         top = max(shown + [float(sv.max())])
     sv = sv[torch.isfinite(sv)]

@@ -25,7 +25,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from tools.activations import read_sites, set_site, site_envoy, trace
+from tools.activations import read_sites, set_site, site_envoy, trace, unit_values
 from tools.models import SubjectModel, envoy_at
 from tools.units import Unit, validate
 
@@ -113,20 +113,34 @@ class AblationResult:
     tokens: list[list[str]] | None = None
 
 
-def _replacement(model: SubjectModel, unit: Unit, mode: str, act: torch.Tensor,
+def _unit_view(model: SubjectModel, unit: Unit, site_act: torch.Tensor) -> torch.Tensor:
+    """The unit's values in a site activation: its elements ([B,T,k(,d_head)]) or, for an SAE
+    latent or a direction, the basis's reading of the site ([B,T,k])."""
+    if unit.feature is not None:
+        return unit_values(model, unit, site_act)
+    return _site_as_units(model, unit, site_act)[:, :, _elements(unit)]
+
+
+def feature_directions(model: SubjectModel, unit: Unit) -> torch.Tensor:
+    """[k, d_site]: the vector each unit of a feature family adds to its site per unit of
+    activation (an SAE latent's decoder row, a direction's unit vector)."""
+    basis = model.features[unit.basis_key]
+    indices = unit.indices if unit.indices is not None else range(basis.width)
+    return torch.stack([basis.direction(i) for i in indices])
+
+
+def _replacement(model: SubjectModel, unit: Unit, mode: str, cur: torch.Tensor,
                  mask: torch.Tensor, reference: list[str] | None, seed: int) -> torch.Tensor:
-    """Values to write into the unit's elements, shaped like ``act[..., idx]``."""
-    idx = _elements(unit)
-    cur = act[:, :, idx]
+    """Values to write in place of the unit's values ``cur`` (`_unit_view`), shaped like it."""
     if mode == "zero":
         return torch.zeros_like(cur)
     ref_inputs = model.tokenize(reference) if reference else None
     if ref_inputs is not None:
-        ref_act = _site_as_units(model, unit, read_sites(model, ref_inputs, [unit])[unit.site_unit()])
+        ref_act = _unit_view(model, unit, read_sites(model, ref_inputs, [unit])[unit.site_unit()])
         ref_mask = ref_inputs["attention_mask"].bool()
     else:
-        ref_act, ref_mask = act, mask
-    pool = ref_act[ref_mask][:, idx]                    # [N_tokens, k(, d_head)]
+        ref_act, ref_mask = cur, mask
+    pool = ref_act[ref_mask]                             # [N_tokens, k(, d_head)]
     if mode == "mean":
         return pool.mean(0).expand_as(cur).clone()
     if mode == "resample":
@@ -168,18 +182,25 @@ def ablate(model: SubjectModel, unit: "str | Unit", texts: "str | list[str]", mo
     inputs = model.tokenize(texts)
     mask = inputs["attention_mask"].bool()
     base = read_sites(model, inputs, [unit] + down)
-    act = _site_as_units(model, unit, base[unit.site_unit()])
-    repl = _replacement(model, unit, mode, act, mask, reference, seed)
+    cur = _unit_view(model, unit, base[unit.site_unit()])
+    repl = _replacement(model, unit, mode, cur, mask, reference, seed)
     idx = _elements(unit)
     keys = sorted({d.site_unit() for d in down}, key=Unit.order_key)
+    # An SAE latent or a direction is ablated in the site's space: its contribution
+    # (activation x direction) is replaced by the replacement's.
+    shift = ((repl - cur) @ feature_directions(model, unit).to(cur.dtype)) if unit.feature is not None else None
     st: dict = {}
     with torch.no_grad():
         with trace(model, **inputs):
             st["orig"] = model.nn.output.save()
         with trace(model, **inputs):
-            new = _site_as_units(model, unit, site_envoy(model, unit.site_unit()).clone())
-            new[:, :, idx] = repl
-            set_site(model, unit.site_unit(), new.reshape(*new.shape[:2], -1))
+            if shift is not None:
+                site = site_envoy(model, unit.site_unit())
+                set_site(model, unit.site_unit(), site + shift.reshape(site.shape).to(site.dtype))
+            else:
+                new = _site_as_units(model, unit, site_envoy(model, unit.site_unit()).clone())
+                new[:, :, idx] = repl
+                set_site(model, unit.site_unit(), new.reshape(*new.shape[:2], -1))
             for k in keys:
                 st[k] = site_envoy(model, k).save()
             st["abl"] = model.nn.output.save()
@@ -208,10 +229,9 @@ def ablate(model: SubjectModel, unit: "str | Unit", texts: "str | list[str]", mo
                          for b in range(len(texts))]
         result.kl = [0.0] * len(texts)
     for d in down:
-        before = _site_as_units(model, d, base[d.site_unit()])
-        after = _site_as_units(model, d, st[d.site_unit()])
-        di = _elements(d)
-        diff = (after[:, :, di] - before[:, :, di]).abs().flatten(2).mean(-1)   # [B, T]
+        before = _unit_view(model, d, base[d.site_unit()])
+        after = _unit_view(model, d, st[d.site_unit()])
+        diff = (after - before).abs().flatten(2).mean(-1)                       # [B, T]
         result.downstream[str(d)] = ((diff * mask).sum(1) / mask.sum(1)).tolist()
     return result
 
@@ -234,13 +254,13 @@ def random_unit_baseline(model: SubjectModel, unit: "str | Unit", texts: "str | 
     if unit.indices is None:
         raise ValueError(f"a random-unit baseline needs units, not the whole site {unit}")
     texts = [texts] if isinstance(texts, str) else list(texts)
-    width = model.site_width(unit.site)
+    width = model.unit_width(unit)
     others = [i for i in range(width) if i not in set(unit.indices)]
     size = len(unit.indices)
     if len(others) < size:
         raise ValueError(f"{unit} leaves too few other units for a baseline")
     rng = random.Random(seed)
-    picks = [Unit(unit.layer, unit.site, tuple(sorted(rng.sample(others, size)))) for _ in range(n)]
+    picks = [Unit(unit.layer, unit.site, tuple(sorted(rng.sample(others, size))), unit.feature) for _ in range(n)]
     effects, kls = [], []
     for p in picks:
         r = ablate(model, p, texts, mode=mode, seed=seed)
@@ -545,14 +565,16 @@ def steer(model: SubjectModel, site: "str | Unit", vector: torch.Tensor, scale: 
     unit = validate(site, model)
     if positions not in ("all", "last"):
         raise ValueError(f"positions must be 'all' or 'last', not {positions!r}")
-    width = len(unit.indices) if unit.indices is not None else model.site_width(unit.site)
-    per = model.d_head if unit.site == "attn" else 1
+    width = len(unit.indices) if unit.indices is not None else model.unit_width(unit)
+    per = model.d_head if unit.site == "attn" and unit.feature is None else 1
     vector = torch.as_tensor(vector, dtype=torch.float32).to(model.device).flatten()
     if vector.numel() != width * per:
         raise ValueError(f"{unit} needs a vector of {width * per} values, got {vector.numel()}")
     texts = [texts] if isinstance(texts, str) else list(texts)
     inputs = model.tokenize(texts)
     plan = (unit, scale * vector, positions)
+    if unit.feature is not None:   # one value per latent or direction: along their directions in the site
+        plan = (unit.site_unit(), scale * (vector @ feature_directions(model, unit).to(model.device)), positions)
     before = _forward_logits(model, inputs["input_ids"], inputs["attention_mask"], None).log_softmax(-1)
     after = _forward_logits(model, inputs["input_ids"], inputs["attention_mask"], plan).log_softmax(-1)
     return SteerResult(

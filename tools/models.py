@@ -25,11 +25,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from tools.model_names import BUILTIN_MODELS, check_model_name  # the one list of built-in names
+
 # BERT-style blocks have a child called `output`, which nnsight renames `E_output` and warns
 # about once per module; aia reads those blocks through the adapter paths, so the warning is noise.
 warnings.filterwarnings("ignore", message=r"Module '.*' has a submodule named 'output'", category=UserWarning)
 
-SHORT_NAMES = ("minilm", "smollm2", "gemma3-270m", "toy-induction")
+SHORT_NAMES = tuple(BUILTIN_MODELS)  # kept: tests and callers import it from here
 
 # Candidate module names, relative to a block, tried in order.
 _ATTN_OUT = ("self_attn.o_proj", "attn.c_proj", "attention.output.dense", "attn.out_proj",
@@ -73,6 +75,9 @@ class SubjectModel:
     d_head: int
     is_causal: bool
     remote: bool | str = False
+    #: SAEs and directions attached to sites (tools.features), keyed `layer.L.SITE.sae` or
+    #: `layer.L.SITE.direction.NAME`: the unit grammar accepts their addresses.
+    features: dict[str, Any] = field(default_factory=dict)
     _nn: Any = field(default=None, repr=False)
     _grams: dict = field(default_factory=dict, repr=False)
     _fingerprint: str | None = field(default=None, repr=False)
@@ -91,6 +96,44 @@ class SubjectModel:
     def site_width(self, site: str) -> int:
         """Number of indexable elements of a site: dims, neurons or heads."""
         return {"resid": self.d_model, "mlp": self.d_mlp, "attn": self.n_heads}[site]
+
+    def site_dim(self, site: str) -> int:
+        """Length of a site's activation vector per token (heads' outputs concatenated for attn):
+        what an SAE or a direction on the site reads."""
+        return {"resid": self.d_model, "mlp": self.d_mlp, "attn": self.n_heads * self.d_head}[site]
+
+    def attach(self, site: str, basis: Any) -> str:
+        """Attach an SAE or a direction (tools.features) to a whole site (`layer.6.resid`);
+        returns the address of its units. Raises ValueError when it does not fit the site."""
+        from tools.units import UnitError, validate
+
+        unit = validate(site, self)
+        if unit.indices is not None or unit.feature is not None:
+            raise UnitError(f"attach to a whole site such as layer.{unit.layer}.{unit.site}, not {site}")
+        width = self.site_dim(unit.site)
+        if basis.d_in != width:
+            raise UnitError(f"{basis.source or basis.kind}: reads vectors of {basis.d_in}, but {unit} of {self.name} "
+                            f"has {width} per token")
+        feature = "sae" if basis.kind == "sae" else f"direction.{basis.name}"
+        key = f"{unit}.{feature}"
+        self.features[key] = basis
+        return key
+
+    def feature_units(self, layer: int, site: str | None = None) -> list[Any]:
+        """The attached families of units of `layer` (one Unit per SAE or direction)."""
+        from tools.units import Unit
+
+        out = []
+        for key in sorted(self.features):
+            parts = key.split(".")
+            if int(parts[1]) == layer and (site is None or parts[2] == site):
+                feature = ".".join(parts[3:])
+                out.append(Unit(layer, parts[2], (0,) if feature.startswith("direction.") else None, feature))
+        return out
+
+    def unit_width(self, unit: Any) -> int:
+        """How many units the family of `unit` has (a site's elements, or an SAE's latents)."""
+        return self.site_width(unit.site) if unit.feature is None else self.features[unit.basis_key].width
 
     def block(self, layer: int) -> nn.Module:
         return _get(self.model, self.adapter.layers)[layer]
@@ -251,7 +294,8 @@ def load_model(name: str, device: str | None = None, dtype: torch.dtype = torch.
                remote: bool | str = False) -> SubjectModel:
     """Load a subject model by short name (offline), hub name, or local path.
 
-    Hub names and paths load a causal LM where the checkpoint has one, else the bare model.
+    Hub names and paths load a causal LM where the checkpoint has one, else the bare model; a name
+    that is none of these is a ``ModelNameError`` (a ValueError) before anything loads.
     ``remote`` is stored on the result and handed to every nnsight trace.
     """
     from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer
@@ -265,6 +309,7 @@ def load_model(name: str, device: str | None = None, dtype: torch.dtype = torch.
         model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype)
         tok = AutoTokenizer.from_pretrained(path)
     else:
+        check_model_name(name)  # one line within seconds, not a minute of hub retries and a traceback
         tok = AutoTokenizer.from_pretrained(name)
         try:
             model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype)

@@ -25,9 +25,7 @@ from agent.transcript import TranscriptWriter
 from prompts import render
 from tools.exemplars import Exemplar, cache_depth
 from tools.models import SubjectModel
-from tools.units import parse_unit
-
-KIND_NAMES = {"mlp": "neuron", "attn": "head", "resid": "dim"}
+from tools.units import parse_unit, unit_noun
 
 
 class LabelingError(RuntimeError):
@@ -97,7 +95,7 @@ def investigate_unit_llm(model: SubjectModel, unit: str, policy: Policy, seen: l
     usage (tokens, dollars, calls).  Raises LabelingError when the LLM neither submitted a
     label nor wrote any answer.
     """
-    kind = KIND_NAMES[parse_unit(unit).site]
+    kind = unit_noun(unit)
     tools = labeling_tools(model, kind)
     ctx = ModelToolContext(model, corpus=corpus, cache_root=cache_root, max_windows=max_windows, unit=unit)
     ctx.exemplar_source = labeling_split_source(ctx, unit, seen)
