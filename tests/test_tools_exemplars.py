@@ -105,6 +105,33 @@ def test_user_corpus_files(tmp_path):
         load_corpus(tmp_path / "missing.txt")
 
 
+def test_parquet_and_saved_hf_datasets(tmp_path, monkeypatch):
+    datasets = pytest.importorskip("datasets", reason="hf: corpora need the datasets package (the test extra has it)")
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"text": ["the river", "", "a mill"], "n": [1, 2, 3]}), tmp_path / "c.parquet")
+    assert load_corpus(tmp_path / "c.parquet").documents == ["the river", "a mill"]
+    pq.write_table(pa.table({"body": ["x"]}), tmp_path / "other.parquet")
+    with pytest.raises(ValueError, match=r"no 'text' column \(it has \['body'\]\)"):
+        load_corpus(tmp_path / "other.parquet")
+    datasets.Dataset.from_dict({"text": [f"doc {i}" for i in range(5)]}).save_to_disk(str(tmp_path / "one"))
+    one = load_corpus(f"hf:{tmp_path / 'one'}", max_documents=3)
+    assert one.documents == ["doc 0", "doc 1", "doc 2"] and one.name == "hf-one[:3]"
+    splits = {name: datasets.Dataset.from_dict({"text": [name[0]]}) for name in ("train", "validation")}
+    datasets.DatasetDict(splits).save_to_disk(str(tmp_path / "two"))
+    assert load_corpus(f"hf:{tmp_path / 'two'}::validation").documents == ["v"]
+    assert load_corpus(f"hf:{tmp_path / 'two'}").documents == ["t"]          # train by default
+    with pytest.raises(ValueError, match=r"no split 'test' \(it has \['train', 'validation'\]\)"):
+        load_corpus(f"hf:{tmp_path / 'two'}::test")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")                                # a hub name: refused at once
+    with pytest.raises(ValueError, match="HF_HUB_OFFLINE is set"):
+        load_corpus("hf:someone/some-dataset")
+    (tmp_path / "c.parquet.bak").write_text("x")
+    with pytest.raises(ValueError, match=r"expected 'default', a .txt, .jsonl or .parquet file, or hf:"):
+        load_corpus(tmp_path / "c.parquet.bak")
+
+
 def test_windows_mask_special_tokens(model):
     ids, mask = token_windows(Corpus("x", ["a b c d e f g h"] * 4), model.tokenizer, window=8)
     assert ids.shape[1] == 8

