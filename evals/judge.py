@@ -115,14 +115,24 @@ def make_judge(spec: str) -> Judge:
     return resolve("judge", spec)
 
 
+def judge_choices(judge: Judge, category: Category, description: str,
+                  items: Sequence[MultipleChoiceItem]) -> list[int | None]:
+    """The judge's choice for each item (None: it could not tell), in the items' order."""
+    if not items:
+        raise ValueError("no unit tests to judge")
+    return [judge.choose(category, description, it) for it in items]
+
+
+def accuracy_of(choices: Sequence[int | None], correct: Sequence[int]) -> float | None:
+    """The share of judged items answered correctly; None when the judge could judge none."""
+    judged = [choice == right for choice, right in zip(choices, correct, strict=True) if choice is not None]
+    return sum(judged) / len(judged) if judged else None
+
+
 def multiple_choice_accuracy(judge: Judge, category: Category, description: str,
                              items: Sequence[MultipleChoiceItem]) -> float | None:
     """The share of judged items answered correctly; None when the judge could judge none."""
-    if not items:
-        raise ValueError("no unit tests to judge")
-    choices = [(judge.choose(category, description, it), it.correct) for it in items]
-    judged = [choice == correct for choice, correct in choices if choice is not None]
-    return sum(judged) / len(judged) if judged else None
+    return accuracy_of(judge_choices(judge, category, description, items), [it.correct for it in items])
 
 
 class TallyingJudge:

@@ -41,6 +41,7 @@ from .report_common import (
     write_page,
 )
 from .report_label import build_label_report
+from .report_plot import NumericPlot, numeric_plot, observations
 from .runner import RESULTS, RUN_META
 from .summary import summarize
 
@@ -86,6 +87,45 @@ class InvestigationView:
     timeline: list[LedgerRound] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
     transcript_note: str | None = None
+    plot: NumericPlot | None = None
+    code_tests: dict[str, Any] | None = None
+    mc_items: list[ChoiceItem] = field(default_factory=list)
+
+
+@dataclass
+class ChoiceItem:
+    """One multiple-choice unit test as the judge answered it: the three (input, output) choices
+    (output None for entities), the right one, the judge's (None: not judged), and the outcome."""
+
+    choices: list[tuple[Any, Any]]
+    correct: int
+    choice: int | None
+
+    @property
+    def outcome(self) -> str:
+        return "unjudged" if self.choice is None else "ok" if self.choice == self.correct else "wrong"
+
+
+def choice_items(raw: Any) -> list[ChoiceItem]:
+    """The scorer's `mc_items` (evals.scoring) as views; a malformed record is left out, not fatal."""
+    items = []
+    for it in raw if isinstance(raw, list) else []:
+        if not (isinstance(it, dict) and isinstance(it.get("inputs"), list) and isinstance(it.get("correct"), int)):
+            continue
+        raw_outputs = it.get("outputs")
+        outputs: list[Any] = raw_outputs if isinstance(raw_outputs, list) else [None] * len(it["inputs"])
+        choice = it.get("choice")
+        items.append(ChoiceItem(list(zip(it["inputs"], outputs)), it["correct"],
+                                choice if isinstance(choice, int) and not isinstance(choice, bool) else None))
+    return items
+
+
+def _code_tests(raw: Any) -> dict[str, Any] | None:
+    """The scorer's `code_tests` record when it is well formed (older rows have none)."""
+    if not (isinstance(raw, dict) and isinstance(raw.get("n"), int) and isinstance(raw.get("failed"), list)):
+        return None
+    failed = [f for f in raw["failed"] if isinstance(f, dict) and {"input", "expected", "got"} <= set(f)]
+    return {"n": raw["n"], "n_failed": raw.get("n_failed", len(failed)), "failed": failed}
 
 
 def render_investigation(view: InvestigationView, index_href: str = "../index.html", title: str = "") -> str:
@@ -109,16 +149,20 @@ SCORE_NOTES: dict[str, str] = {
 }
 
 
+#: Records a row's scores carry for the report's views, not scores to list.
+SCORE_RECORDS = ("error", "score", "curves", "code_tests", "mc_items")
+
+
 def _scores(row: dict[str, Any]) -> list[tuple[str, Any, str]]:
     scores = row.get("scores") or {}
-    merged = {"score": row.get("score")} | {k: v for k, v in scores.items() if k not in ("error", "score")}
+    merged = {"score": row.get("score")} | {k: v for k, v in scores.items() if k not in SCORE_RECORDS}
     known = [(k, merged[k], SCORE_NOTES[k]) for k in SCORE_NOTES if k in merged]
     return known + [(k, v, "") for k, v in merged.items() if k not in SCORE_NOTES]
 
 
 def _facts(row: dict[str, Any], events: list[dict[str, Any]]) -> list[tuple[str, Any]]:
     usage = row.get("usage") or {}
-    end = next((e for e in reversed(events) if e["type"] == "end"), {})
+    end: dict[str, Any] = next((e for e in reversed(events) if e["type"] == "end"), {})
     facts: list[tuple[str, Any]] = [("black-box calls", row.get("black_box_calls")), ("rounds", row.get("rounds")),
                                     ("seconds", row.get("seconds")), ("stop reason", end.get("stop_reason"))]
     if usage.get("llm_calls") or usage.get("input_tokens"):
@@ -140,11 +184,19 @@ def investigation_from_result(row: dict[str, Any], run_dir: Path, out: Path) -> 
         log_dir, "No transcript: this backend wrote none, or the investigation failed before it started one.")
     hypotheses, timeline = ledger_views(ledger_of(events))
     answer = row.get("answer") or next((e["answer"] for e in reversed(events) if e["type"] == "end"), None)
+    answer = answer if isinstance(answer, dict) else {}
+    raw_scores = row.get("scores")
+    scores: dict[str, Any] = raw_scores if isinstance(raw_scores, dict) else {}
+    plot = None
+    if category == "numeric":
+        seen, unrecorded = observations(events)
+        plot = numeric_plot(scores.get("curves"), seen, unrecorded, answer.get("domain"))
     return InvestigationView(
         key=row.get("key", f"{category}/{fid}"), variant=row.get("variant"),
-        answer=answer if isinstance(answer, dict) else {}, error=row.get("error"), score=row.get("score"),
+        answer=answer, error=row.get("error"), score=row.get("score"),
         scores=_scores(row), facts=_facts(row, events), hypotheses=hypotheses, timeline=timeline,
         steps=transcript_steps(events, log_dir, out / category, fid), transcript_note=note,
+        plot=plot, code_tests=_code_tests(scores.get("code_tests")), mc_items=choice_items(scores.get("mc_items")),
     )
 
 

@@ -75,11 +75,47 @@ def clip(text: Any, limit: int = CLIP_CHARS) -> Clip:
     return Clip(text, omitted, len(text) > COLLAPSE_CHARS or text.count("\n") >= COLLAPSE_LINES)
 
 
+#: Lines of an agent's code shown before the click that shows all of it.
+CODE_HEAD_LINES = 8
+#: Tool calls whose `code` argument is Python the agent wrote (shown as highlighted code, not JSON).
+CODE_TOOLS = ("run_python",)
+
+
+@dataclass
+class CodeView:
+    """Code an agent ran: all of it (`text`), and the first lines shown before a click (`head`)."""
+
+    text: str
+    head: str
+    lines: int
+
+    @property
+    def more(self) -> bool:
+        return self.head != self.text
+
+
+def code_view(code: str) -> CodeView:
+    lines = code.rstrip("\n").split("\n")
+    return CodeView(code, "\n".join(lines[:CODE_HEAD_LINES]) if len(lines) > CODE_HEAD_LINES else code, len(lines))
+
+
 @dataclass
 class ToolCallView:
     name: str
     arguments: Clip
     error: str | None = None
+    code: CodeView | None = None  # run_python's code, whole: highlighted on the page instead of escaped JSON
+
+
+def tool_call_view(call: dict[str, Any]) -> ToolCallView:
+    """A tool call as a page shows it: the code of a code tool whole (the page folds it), any
+    other arguments as clipped JSON."""
+    args = call["arguments"]
+    code = args.get("code") if call["name"] in CODE_TOOLS and isinstance(args, dict) else None
+    if isinstance(code, str):
+        rest = {k: v for k, v in args.items() if k != "code"}
+        return ToolCallView(call["name"], clip(rest or "", ARGUMENT_CHARS), call["error"], code_view(code))
+    return ToolCallView(call["name"], clip(args, ARGUMENT_CHARS), call["error"])
 
 
 @dataclass
@@ -133,6 +169,9 @@ class TokenShade:
     style: str
     #: The space that precedes the word, kept out of the shaded box so words read apart.
     space: str = ""
+    #: What a simulator predicts on this token from the label's description (0-1), where shown.
+    simulated: float | None = None
+    sim_style: str = ""
 
 
 @dataclass
@@ -140,6 +179,7 @@ class ExemplarView:
     caption: str
     tokens: list[TokenShade]
     held_out: bool = False
+    group: str = ""  # the exemplar cache's group: "top" windows or "random" ones
 
     @property
     def peak(self) -> float | None:
@@ -230,11 +270,11 @@ def exemplar_views(groups: Mapping[str, Any]) -> list[ExemplarView]:
                 shades = shade_tokens(ex["tokens"], ex["values"])
             except ValueError as e:
                 raise ValueError(f"exemplars[{group!r}][{n}]: {e}") from None
-            items.append((f"{group} {n + 1}", ex["tokens"], ex["values"], shades, bool(ex.get("held_out"))))
+            items.append((group, n, ex["tokens"], ex["values"], shades, bool(ex.get("held_out"))))
     scale = max((abs(t.activation) for *_, shades, _ in items for t in shades if t.activation is not None),
                 default=0.0)
-    return [ExemplarView(caption, shade_tokens(tokens, values, scale or None), held)
-            for caption, tokens, values, _, held in items]
+    return [ExemplarView(f"{group} {n + 1}", shade_tokens(tokens, values, scale or None), held, str(group))
+            for group, n, tokens, values, _, held in items]
 
 
 # ----------------------------------------------------------------------------- transcripts
@@ -320,7 +360,7 @@ def transcript_steps(events: list[dict[str, Any]], log_dir: Path, page_dir: Path
         elif kind in ("user", "final_request"):
             steps.append(Step("user", "final request" if kind == "final_request" else "user", rnd, t, clip(e["text"])))
         elif kind == "assistant":
-            calls = [ToolCallView(c["name"], clip(c["arguments"], ARGUMENT_CHARS), c["error"]) for c in e["tool_calls"]]
+            calls = [tool_call_view(c) for c in e["tool_calls"]]
             u = e["usage"]
             title = "assistant"
             if u["input_tokens"] or u["output_tokens"]:
@@ -392,6 +432,11 @@ def _score_class(value: Any) -> str:
     return "hi" if value >= 0.8 else "mid" if value >= 0.4 else "lo"
 
 
+def _literal(value: Any) -> str:
+    """A unit-test value as Python writes it (quotes, escapes): 'a b ' and 'a b' read apart."""
+    return repr(value) if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=repr)
+
+
 def _sort_value(value: Any) -> str:
     """`data-v` of a sortable numeric cell: empty for a missing value (the script sorts those last)."""
     return ("" if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
@@ -414,7 +459,7 @@ def _env() -> jinja2.Environment:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATE_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters |= {"num": num, "signed": _signed, "score_class": _score_class, "python": _python,
-                    "sort_value": _sort_value}
+                    "sort_value": _sort_value, "literal": _literal}
     return env
 
 

@@ -42,6 +42,7 @@ from .report_common import (
     transcript_steps,
     write_page,
 )
+from .report_plot import Histogram, histogram
 
 LABELS = "labels.jsonl"
 LABEL_CONFIG = "config.json"
@@ -86,6 +87,19 @@ class _Margins:
     def over_top_token(self) -> float | None:
         return None if self.label is None or self.top_token is None else self.label - self.top_token
 
+    @property
+    def standing(self) -> str:
+        """The score read against its baselines, not a fixed cut-off: "hi" beats both, "mid" beats
+        one of them, "lo" beats neither, "none" where the label or a baseline has no score."""
+        if self.label is None or self.random is None or self.top_token is None:
+            return "none"
+        beaten = (self.label > self.random) + (self.label > self.top_token)
+        return ("lo", "mid", "hi")[beaten]
+
+    @property
+    def beats_both(self) -> bool:
+        return self.standing == "hi"
+
 
 @dataclass
 class ScoreRow(_Margins):
@@ -119,6 +133,12 @@ class UnitRow:
     @property
     def href(self) -> str:
         return unit_page(self.unit)
+
+    @property
+    def beaten(self) -> tuple[int, int]:
+        """(scores on which the label beats both baselines, scores it can be compared on)."""
+        comparable = [s for s in self.scores if s.standing != "none"]
+        return sum(s.beats_both for s in comparable), len(comparable)
 
     @property
     def tokens(self) -> int | None:
@@ -246,7 +266,7 @@ def throughput(units: list[UnitRow], summary: dict[str, Any]) -> list[tuple[str,
                                     ("wall seconds", _float(summary.get("wall_seconds")))]
     for key, name in (("input_tokens", "input tokens"), ("output_tokens", "output tokens"),
                       ("llm_calls", "LLM calls"), ("cost_usd", "cost (USD)")):
-        values = [u.usage[key] for u in units if u.usage[key] is not None]
+        values = [v for u in units for v in [u.usage[key]] if v is not None]
         if any(values):
             facts.append((name, int(sum(values)) if key != "cost_usd" else sum(values)))
     roles: dict[str, int] = {}
@@ -261,6 +281,101 @@ def throughput(units: list[UnitRow], summary: dict[str, Any]) -> list[tuple[str,
 # ----------------------------------------------------------------------------- unit pages
 
 @dataclass
+class QuantileBand:
+    """Exemplars whose peak activation falls in one quantile band of the recorded exemplars' peaks."""
+
+    name: str
+    lo: float
+    hi: float
+    exemplars: list[ExemplarView]
+
+
+#: Quantile bands of exemplar peaks, highest first: (name, lower quantile, upper quantile).
+QUANTILES = (("top quarter", 0.75, 1.0), ("second quarter", 0.5, 0.75), ("third quarter", 0.25, 0.5),
+             ("bottom quarter", 0.0, 0.25))
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """The q-quantile of sorted values, linearly interpolated."""
+    pos = q * (len(ordered) - 1)
+    lo = int(pos)
+    hi = min(lo + 1, len(ordered) - 1)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (pos - lo)
+
+
+def quantile_bands(exemplars: list[ExemplarView]) -> list[QuantileBand]:
+    """The exemplars grouped by the quantile of their peak activation among the recorded ones,
+    highest band first, strongest first within a band; an exemplar without values is left out.
+
+    What the run records is the exemplar cache's top windows and a few random ones, not a sample
+    of every activation level, so these are quantiles of what is there (the page says so)."""
+    peaks = sorted(p for ex in exemplars for p in [_top(ex)] if p is not None)
+    if not peaks:
+        return []
+    cuts = [(name, _quantile(peaks, lo), _quantile(peaks, hi)) for name, lo, hi in QUANTILES]
+    bands = [QuantileBand(name, lo, hi, []) for name, lo, hi in cuts]
+    def strength(ex: ExemplarView) -> float:
+        peak = _top(ex)
+        return -math.inf if peak is None else peak
+
+    for ex in sorted(exemplars, key=strength, reverse=True):
+        peak = _top(ex)
+        if peak is None:
+            continue
+        band = next(b for b in bands if peak >= b.lo or b is bands[-1])
+        band.exemplars.append(ex)
+    return [b for b in bands if b.exemplars]
+
+
+def _top(ex: ExemplarView) -> float | None:
+    """An exemplar's highest activation (a unit's exemplars are ranked by how strongly it fires)."""
+    values = [t.activation for t in ex.tokens if t.activation is not None]
+    return max(values) if values else None
+
+
+def simulate_exemplars(description: str, exemplars: list[ExemplarView], raw: Any) -> None:
+    """Put the simulator's per-token predictions for `description` beside the real activations:
+    those the row records (an exemplar's `simulated` list), else the offline simulator's, recomputed
+    (deterministic: the predictions the run's simulation score was computed from)."""
+    from evals.label_simulators import OfflineSimulator  # the lexical reader: loaded only for a page that needs it
+
+    recorded = [ex.get("simulated") for group in raw.values() for ex in group]
+    if all(isinstance(r, list) for r in recorded):  # the run recorded its simulator's predictions
+        predictions = [[v if isinstance(v, (int, float)) else 0.0 for v in r] for r in recorded]  # type: ignore[union-attr]
+    else:
+        predictions = OfflineSimulator().simulate(description, [ex["tokens"] for group in raw.values() for ex in group])
+    for view, pred in zip(exemplars, predictions, strict=True):
+        for t, value in zip(view.tokens, pred, strict=True):
+            if t.activation is not None:
+                t.simulated = float(value)
+                green = f"rgba(34,165,89,{min(1.0, max(0.0, float(value))) * 0.45:.2f})"  # over white, not the red
+                t.sim_style = f"background:linear-gradient({green},{green}),#fff"
+
+
+_QUOTED = re.compile(r"""['"‘’“”]([^'"‘’“”]{1,40})['"‘’“”]""")
+
+
+def refuted_headline(label: str, hypotheses: list[HypothesisView]) -> list[tuple[str, HypothesisView]]:
+    """Words of the label that the ledger refuted and never supported: (word, the refuted hypothesis).
+
+    A label's terms ("his / him / he") are matched against the words hypotheses quote ("fires on
+    'his'"); a word quoted by a refuted hypothesis and by no supported one means the headline
+    rests on a claim the investigation itself rejected."""
+    terms = {t.strip().lower() for t in re.split(r"[/,;|]", label) if t.strip()}
+
+    def quoted(h: HypothesisView) -> set[str]:
+        return {q.strip().lower() for q in _QUOTED.findall(h.statement)}
+
+    supported = set().union(*[quoted(h) for h in hypotheses if h.status == "supported"])
+    flagged = []
+    for h in hypotheses:
+        if h.status == "refuted":
+            for word in sorted(quoted(h) & terms - supported):
+                flagged.append((word, h))
+    return flagged
+
+
+@dataclass
 class UnitPage:
     """Everything a unit's page shows."""
 
@@ -268,6 +383,10 @@ class UnitPage:
     facts: list[tuple[str, Any]]
     exemplars: list[ExemplarView] = field(default_factory=list)
     exemplar_note: str | None = None
+    bands: list[QuantileBand] = field(default_factory=list)
+    histogram: Histogram | None = None
+    simulation_note: str | None = None
+    refuted: list[tuple[str, HypothesisView]] = field(default_factory=list)
     hypotheses: list[HypothesisView] = field(default_factory=list)
     timeline: list[LedgerRound] = field(default_factory=list)
     steps: list[Step] = field(default_factory=list)
@@ -276,11 +395,15 @@ class UnitPage:
     next_href: str | None = None
 
 
-def unit_view(row: UnitRow, run_dir: Path, root: Path) -> UnitPage:
-    """The page of one unit, its transcript read and its images copied beside the page."""
+def unit_view(row: UnitRow, run_dir: Path, root: Path, simulator: str = "offline") -> UnitPage:
+    """The page of one unit, its transcript read and its images copied beside the page.
+
+    `simulator` is the run's (config.json): the offline one is deterministic, so its per-token
+    predictions are recomputed here beside the real activations; an LLM simulator's are not
+    recorded by the run, and the page says so rather than show another reader's guesses."""
     events, note = read_events(
         run_dir / row.unit, "No transcript: this labeler wrote none, or the unit failed before it started one.")
-    end = next((e for e in reversed(events) if e["type"] == "end"), {})
+    end: dict[str, Any] = next((e for e in reversed(events) if e["type"] == "end"), {})
     facts = [("backend", row.backend or None), ("seconds", row.seconds), ("stop reason", end.get("stop_reason")),
              ("rounds", end.get("rounds"))]
     if any(row.usage.values()):  # an offline labeler spends no tokens: four zeros would only be noise
@@ -295,7 +418,27 @@ def unit_view(row: UnitRow, run_dir: Path, root: Path) -> UnitPage:
     else:
         if not page.exemplars:
             page.exemplar_note = "No exemplars were recorded for this unit."
+    if page.exemplars:
+        page.bands = quantile_bands(page.exemplars)
+        groups: dict[str, list[float]] = {}
+        for ex in page.exemplars:
+            groups.setdefault(ex.group, []).extend(t.activation for t in ex.tokens if t.activation is not None)
+        page.histogram = histogram(dict(sorted(groups.items(), key=lambda kv: kv[0] != "random")))
+        if row.kind == "head":
+            page.simulation_note = "Heads have no simulation score: no simulated activations to show."
+        elif simulator != "offline" and not all(
+                isinstance(ex.get("simulated"), list) for g in row.exemplars.values() for ex in g):
+            page.simulation_note = (f"The run's simulator ({simulator}) is an LLM whose per-token predictions the "
+                                    "run does not record, so only the real activations are shown.")
+        elif not row.description:
+            page.simulation_note = "The unit has no description to simulate from."
+        else:
+            try:
+                simulate_exemplars(row.description, page.exemplars, row.exemplars)
+            except ValueError as e:  # recorded predictions that do not fit the tokens: shown without them
+                page.simulation_note = f"The simulated activations cannot be shown: {e}"
     page.hypotheses, page.timeline = ledger_views(ledger_of(events))
+    page.refuted = refuted_headline(row.label, page.hypotheses)
     page.steps = transcript_steps(events, run_dir / row.unit, root / "units", row.unit)
     page.transcript_note = note
     return page
@@ -315,18 +458,22 @@ def build_label_report(run_dir: Path, out: Path | None = None) -> Path:
     used = [i for i, n in enumerate(names) if any(u.scores[i].label is not None for u in units)]
     started = time.perf_counter()
     out = Path(out) if out is not None else run_dir / REPORT_DIR
+    simulator = str(config.get("simulator") or "offline")
     with building(out) as root:
+        refuted: dict[str, list[str]] = {}
         for n, u in enumerate(units):
-            page = unit_view(u, run_dir, root)
+            page = unit_view(u, run_dir, root, simulator)
             page.prev_href = f"../{units[n - 1].href}" if n else None
             page.next_href = f"../{units[n + 1].href}" if n + 1 < len(units) else None
-            write_page(root, u.href, render("unit.html.j2", p=page, r=u, index_href="../index.html"))
+            refuted[u.unit] = [word for word, _ in page.refuted]
+            write_page(root, u.href, render("unit.html.j2", p=page, r=u, index_href="../index.html",
+                                            score_names=[names[i] for i in used]))
         write_page(root, "index.html", render(
             "label_index.html.j2", config=config, summary=summary, units=units, used=used,
             score_names=[names[i] for i in used], notes=SCORE_NOTES, groups=groups(units, names),
             throughput=throughput(units, summary), kinds=sorted({u.kind for u in units}),
             has_roles=any(u.role for u in units), has_errors=any(u.error for u in units),
-            has_usage=any(u.tokens or u.usage["cost_usd"] for u in units),
+            has_usage=any(u.tokens or u.usage["cost_usd"] for u in units), refuted=refuted,
             run_dir=str(run_dir.resolve()), built=time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime()),
             build_seconds=time.perf_counter() - started))
     return out / "index.html"

@@ -133,8 +133,12 @@ def load_find_suite(root: str | Path, *, categories: list[Category] | None = Non
             except (OSError, ValueError) as e:
                 problems.append(f"{fdir}: {e}")
                 continue
-            # FIND's script names tell numeric variants apart; other categories have one script.
-            variant = VARIANT_OF_SCRIPT.get(script, Path(script).stem) if category == "numeric" else "unknown"
+            # FIND's script names tell numeric variants apart; other categories have one script. A
+            # function_code.py that no name dict chose tells nothing: FIND serves corrupted functions
+            # from it too, so its variant is unknown rather than a guessed "clean".
+            told = fdir.name in name_dict or script != "function_code.py"
+            variant = VARIANT_OF_SCRIPT.get(script, Path(script).stem) if category == "numeric" and told \
+                else "unknown"
             entries.append(SuiteEntry(
                 id=fdir.name, category=category, variant=variant,
                 script_path=fdir / script, ground_truth=None, unit_tests=unit_tests.get(fdir.name, ()),

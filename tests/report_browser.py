@@ -70,22 +70,27 @@ def chromium(*args: str) -> subprocess.CompletedProcess[str]:
             check=False, capture_output=True, text=True, timeout=90)
 
 
-def run_harness(page: Path, script: str, tmp_path: Path) -> dict[str, Any]:
+def run_harness(page: Path, script: str, tmp_path: Path, frame: tuple[int, int] | None = None) -> dict[str, Any]:
     """Load `page` in an iframe, run `script` (a JS function body with `d`, the page's document,
     returning a JSON-able value) once it has loaded, and return that value.
 
     file:// pages may script each other only with --allow-file-access-from-files; the result is
-    written into the harness's own DOM, which --dump-dom prints.
+    written into the harness's own DOM, which --dump-dom prints. `frame` sizes the iframe (the
+    page's viewport) for layout checks; by default it is the browser's small default iframe.
     """
     harness = tmp_path / f"harness-{page.stem}.html"
+    size = f' style="width:{frame[0]}px;height:{frame[1]}px;border:0"' if frame else ""
     harness.write_text(
-        '<!doctype html><html><body><iframe id="f" src="%s"></iframe><pre id="out">not run</pre><script>\n'
+        '<!doctype html><html><body style="margin:0"><iframe id="f"%s src="%s"></iframe><pre id="out">not run</pre>'
+        '<script>\n'
         'document.getElementById("f").onload = () => {\n'
         '  const d = document.getElementById("f").contentDocument;\n'
         '  let res; try { res = (() => { %s })(); } catch (e) { res = {error: String(e)}; }\n'
         '  document.getElementById("out").textContent = JSON.stringify(res);\n'
-        '};\n</script></body></html>' % (page.as_uri(), script))
-    driven = chromium("--allow-file-access-from-files", "--virtual-time-budget=5000", "--dump-dom", harness.as_uri())
+        '};\n</script></body></html>' % (size, page.as_uri(), script))
+    window = [f"--window-size={frame[0] + 40},{frame[1] + 200}"] if frame else []
+    driven = chromium("--allow-file-access-from-files", "--virtual-time-budget=5000", *window, "--dump-dom",
+                      harness.as_uri())
     found = re.search(r'<pre id="out">(.*?)</pre>', driven.stdout, re.DOTALL)
     assert found and found.group(1) != "not run", f"the harness did not run: {driven.stderr[-2000:]}"
     result = json.loads(html.unescape(found.group(1)))

@@ -85,6 +85,7 @@ def test_loads_a_release_directory(release: Path) -> None:
     clean_or_noised = by_key["numeric/f00000"]
     assert clean_or_noised.script_path.name == "noised_function_code.py" and clean_or_noised.variant == "noised"
     assert by_key["numeric/f00001"].script_path.name == "function_code.py"
+    assert by_key["numeric/f00001"].variant == "unknown"  # no name dict entry: the layout does not tell
     assert all(e.ground_truth is None and not e.trusted_script for e in suite.entries)
     assert {e.input_type for e in suite.entries if e.category == "numeric"} == {"float"}
     assert {e.input_type for e in suite.entries if e.category == "strings"} == {"str"}
@@ -142,7 +143,8 @@ def test_bad_metadata_files_are_reported_and_the_rest_loads(release: Path) -> No
 def test_explicit_name_dict_and_bad_roots(release: Path, tmp_path: Path) -> None:
     other = _write(tmp_path / "dict.json", json.dumps({"f00000": "function_code.py"}))
     suite = load_find_suite(release, categories=["numeric"], func_name_dict=other)
-    assert {e.id: e.variant for e in suite.entries} == {"f00000": "clean", "f00001": "clean"}
+    # f00001 is not in that dict: its function_code.py does not tell which variant it serves
+    assert {e.id: e.variant for e in suite.entries} == {"f00000": "clean", "f00001": "unknown"}
     with pytest.raises(FileNotFoundError, match="nowhere.json"):
         load_find_suite(release, func_name_dict=tmp_path / "nowhere.json")
     with pytest.raises(SuiteError, match="not a FIND release"):

@@ -116,7 +116,7 @@ def test_index_lists_each_unit_once_with_scores_beside_baselines(label_run: Path
     assert len(dom.find("tr", **{"data-err": "1"})) == 1
     # the resumed unit shows its last label; each score has its two baselines beside it
     assert "digits" in dom.text and "first try" not in dom.text
-    cells = [a.get("data-v") for a in dom.find("td") if "data-v" in a]
+    cells = [a.get("data-v") for a in dom.find("td") if "data-v" in a and a.get("class") != "n beats"]
     assert cells[:12] == ["0.6", "0.1", "0.3", "0.9", "0.5", "0.7", "0.8", "0.5", "0.6", "0.7", "0.5", "0.6"]
     for text in ("minilm", "units per minute", "12.50", "previous-token 1", "input tokens", "1,200"):
         assert text in dom.text, text
@@ -181,7 +181,7 @@ def test_bad_label_rows_are_refused_by_name(tmp_path: Path) -> None:
     with pytest.raises(ReportError, match="line 1: unit '../../etc' cannot name a report page"):
         build_report(run)
     (run / "labels.jsonl").write_text("[1]\n")
-    with pytest.raises(ReportError, match="line 1 holds list"):
+    with pytest.raises(ReportError, match="line 1 holds list|labels.jsonl:1 is not a JSON object"):
         build_report(run)
     (run / "labels.jsonl").write_text("{oops\n{}\n")
     with pytest.raises(ReportError, match="labels.jsonl:1 is not valid JSON"):
@@ -253,7 +253,149 @@ def test_report_of_a_real_label_run(tmp_path: Path) -> None:
     exemplars = [ex for group in ("top", "random") for ex in row["exemplars"][group]]
     spans = [a for a in dom.find("span") if (a.get("class") or "").startswith("tok")]
     assert len(spans) == sum(len(ex["tokens"]) for ex in exemplars) > 0
-    assert [float(a["data-act"]) for a in spans if a.get("data-act")] == pytest.approx(
-        [v for ex in exemplars for v in ex["values"] if v is not None], rel=1e-3, abs=1e-4)
+    page = (run / "report" / "units" / "layer.3.mlp.neuron.0.html").read_text()
+    shown = dict(re.findall(r'<div class="ex[^"]*" data-caption="([^"]+)"[^>]*>(.*?)</div>', page, re.S))
+    for group in ("top", "random"):  # each exemplar under its caption (the page orders them by quantile)
+        for n, ex in enumerate(row["exemplars"][group]):
+            acts = [float(v) for v in re.findall(r'data-act="([^"]+)"', shown[f"{group} {n + 1}"])]
+            assert acts == pytest.approx([v for v in ex["values"] if v is not None], rel=1e-3, abs=1e-4)
     assert len(dom.find("div", **{"data-held-out": "1"})) == sum(bool(ex["held_out"]) for ex in exemplars)
     assert row["label"] in dom.text and dom.find("section", id="transcript")
+
+
+def _unit_row_cells(page: str, unit: str) -> dict[str, str]:
+    """The class of each label score cell on a unit's row of the index (by its data-score)."""
+    row = re.search(rf'<tr data-cat="[^"]*" data-unit="{re.escape(unit)}"[^>]*>(.*?)</tr>', page, re.S)
+    assert row, unit
+    return dict((name, cls) for cls, name in re.findall(r'<td class="n (\w+)" data-v="[^"]*" data-score="(\w+)"',
+                                                        row.group(1)))
+
+
+def test_scores_are_coloured_against_their_own_baselines(label_run: Path) -> None:
+    page = (label_run / "report" / "index.html").read_text()
+    # digits: simulation 0.2 over random 0.0 but under top 0.4; detection 0.6 ties top 0.6; fuzzing 0.7
+    # beats both 0.5s; causal contrast 0.4 under both
+    assert _unit_row_cells(page, "layer.3.mlp.neuron.1") == {
+        "simulation": "mid", "detection": "mid", "fuzzing": "hi", "causal_contrast": "lo"}
+    assert set(_unit_row_cells(page, "layer.3.mlp.neuron.0").values()) == {"hi"}
+    assert _unit_row_cells(page, "layer.1.attn.head.2") == {
+        "simulation": "none", "detection": "hi", "fuzzing": "none", "causal_contrast": "hi"}
+    dom = DOM(page)
+    beats = {r["data-unit"]: r for r in dom.find("tr") if r.get("data-unit")}
+    assert beats["layer.3.mlp.neuron.0"].get("data-b-simulation") == "1"
+    assert beats["layer.3.mlp.neuron.1"].get("data-b-simulation") is None
+    assert beats["layer.3.mlp.neuron.1"]["data-s-simulation"] == "0.2"
+    cells = re.findall(r'data-unit="([^"]+)".*?<td class="n beats"[^>]*>(.*?)</td>', page, re.S)
+    assert [(u, re.sub(r"<[^>]+>", "", c)) for u, c in cells] == [
+        ("layer.3.mlp.neuron.0", "4/4"), ("layer.3.mlp.neuron.1", "1/4"), ("layer.1.attn.head.2", "2/2"),
+        ("layer.3.mlp.neuron.2", "–")]
+    unit = _page(label_run, "layer.3.mlp.neuron.1")
+    assert [r["data-standing"] for r in unit.find("tr") if r.get("data-standing")] == ["mid", "mid", "hi", "lo"]
+
+
+def test_unit_page_shows_simulated_beside_real_numbers_inline(label_run: Path) -> None:
+    from evals.label_simulators import OfflineSimulator
+
+    page = (label_run / "report" / "units" / "layer.3.mlp.neuron.0.html").read_text()
+    tokens = re.findall(r'<span class="tok" style="[^"]*" data-act="([^"]+)"[^>]*>(.*?)'
+                        r'<small class="v">([^<]*)</small><small class="sv" style="[^"]*" data-sim="([^"]+)">', page)
+    # every token with a value has its activation and the simulator's prediction written under it
+    assert [(t[1], t[2]) for t in tokens[:4]] == [("the", "0.10"), ("cat", "2.00"), ("s", "1.00"), ("sat", "-0.50")]
+    order: list[dict[str, Any]] = [ex for group in EXEMPLARS.values() for ex in group]
+    ranked = sorted(order, key=lambda ex: -max(v for v in ex["values"] if v is not None))
+    expected = OfflineSimulator().simulate(HOSTILE, [ex["tokens"] for ex in ranked])
+    wanted = [p for ex, pred in zip(ranked, expected, strict=True)
+              for v, p in zip(ex["values"], pred, strict=True) if v is not None]
+    assert [float(t[3]) for t in tokens] == pytest.approx(wanted, abs=1e-3) and max(wanted) > 0
+    dom = DOM(page)
+    assert [a["data-band"] for a in dom.find("div", class_="band")] == \
+        ["top quarter", "second quarter", "bottom quarter"]
+    assert "not a sample of every activation level" in dom.text
+    bars = [int(a["data-count"] or 0) for a in dom.find("g", class_="bar")]
+    assert sum(bars) == 8 and len(bars) == 30  # every token with a value, once
+
+
+def test_an_llm_simulator_is_not_recomputed(tmp_path: Path) -> None:
+    run = write_label_run(tmp_path / "run")
+    (run / "config.json").write_text(json.dumps({"model": "minilm", "simulator": "openai:gpt-4o-mini"}))
+    build_report(run)
+    dom = _page(run, "layer.3.mlp.neuron.0")
+    assert "The run's simulator (openai:gpt-4o-mini) is an LLM" in dom.text
+    assert not dom.find("small", class_="sv") and dom.find("small", class_="v")
+
+
+def test_a_head_gets_no_simulated_activations(tmp_path: Path) -> None:
+    run = write_label_run(tmp_path / "run")
+    rows = [json.loads(line) for line in (run / "labels.jsonl").read_text().splitlines()[:-1]]
+    for row in rows:
+        if row["kind"] == "head":
+            row["exemplars"] = EXEMPLARS
+    (run / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    build_report(run)
+    head = _page(run, "layer.1.attn.head.2")
+    assert "Heads have no simulation score" in head.text
+    assert not head.find("small", class_="sv") and len(head.find("small", class_="v")) == 8
+
+
+def _ledger_run(run: Path) -> Path:
+    """Two units labeled 'his / him / he': one whose ledger refuted 'his', one that refuted it and
+    then supported it under another hypothesis."""
+    run.mkdir(parents=True)
+    (run / "config.json").write_text(json.dumps({"model": "minilm"}))
+    rows = [_row(f"layer.0.mlp.neuron.{n}", "neuron", "his / him / he", _scores(0.3, 0.6, 0.6, 0.6),
+                 _scores(0.0, 0.5, 0.5, 0.5), _scores(0.2, 0.5, 0.5, 0.5)) for n in (1, 2)]
+    (run / "labels.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    for n, supported_later in ((1, False), (2, True)):
+        ledger = {"H1": {"id": "H1", "statement": "fires on the word 'his'", "status": "refuted",
+                         "history": [[1, "open", ""], [2, "refuted", "0.1 vs 0.1"]]},
+                  "H2": {"id": "H2", "statement": "fires on the word 'him'", "status": "supported",
+                         "history": [[1, "supported", "2.0 vs 0.1"]]}}
+        if supported_later:
+            ledger["H3"] = {"id": "H3", "statement": "fires on 'his' and 'her'", "status": "supported",
+                            "history": [[3, "supported", "1.9 vs 0.1"]]}
+        events = [{"type": "start", "t": 0.0, "task_id": f"layer.0.mlp.neuron.{n}", "kind": "label",
+                   "backend": "builtin"},
+                  {"type": "hypotheses", "t": 0.1, "round": 2, "ledger": ledger}]
+        (run / f"layer.0.mlp.neuron.{n}").mkdir()
+        (run / f"layer.0.mlp.neuron.{n}" / "transcript.jsonl").write_text("".join(json.dumps(e) + "\n" for e in events))
+    return run
+
+
+def test_a_headline_resting_on_a_refuted_hypothesis_is_flagged(tmp_path: Path) -> None:
+    run = _ledger_run(tmp_path / "run")
+    index = DOM(build_report(run).read_text())
+    assert [r["data-unit"] for r in index.find("tr") if r.get("data-refuted")] == ["layer.0.mlp.neuron.1"]
+    assert "rests on refuted: his" in index.text
+    flagged = _page(run, "layer.0.mlp.neuron.1")
+    assert flagged.find("div", id="refuted")
+    assert "'his': H1 \"fires on the word 'his'\" is refuted" in flagged.text and "'him'" not in \
+        flagged.text.split("Label", 1)[1].split("evidence", 1)[0]
+    assert not _page(run, "layer.0.mlp.neuron.2").find("div", id="refuted")  # supported again by H3
+
+
+#: Filters by score, reads the sort arrows, and measures the table at 1400 px.
+FILTER_AND_LAYOUT = """
+  const units = () => [...d.querySelectorAll("#inv tbody tr")].filter(r => !r.hidden).map(r => r.dataset.unit);
+  const fs = d.getElementById("fscore"), fm = d.getElementById("fmin"), fb = d.getElementById("fbeat"), res = {};
+  const arrow = h => getComputedStyle(h, "::after").content;
+  const sim = d.querySelector('#inv th[data-score="simulation"]');
+  res.before = arrow(sim); sim.click(); res.after = arrow(sim);
+  fs.value = "simulation"; fm.value = "0.5"; fm.dispatchEvent(new Event("input")); res.sim05 = units();
+  fm.value = ""; fb.checked = true; fb.dispatchEvent(new Event("input")); res.simBeats = units();
+  fs.value = "detection"; fs.dispatchEvent(new Event("input")); res.detBeats = units();
+  fb.checked = false; fb.dispatchEvent(new Event("input")); res.all = units();
+  const wrap = d.querySelector("#units .wide");
+  res.scroll = wrap.scrollWidth; res.client = wrap.clientWidth;
+  return res;
+"""
+
+
+@needs_chromium
+def test_real_browser_filters_by_score_and_fits_1400px(label_run: Path, tmp_path: Path) -> None:
+    seen = run_harness(label_run / "report" / "index.html", FILTER_AND_LAYOUT, tmp_path, frame=(1400, 900))
+    assert seen["before"] == '" ⇅"' and seen["after"] == '" ▲"'  # sortable, then sorted ascending
+    assert seen["sim05"] == ["layer.3.mlp.neuron.0"]
+    assert seen["simBeats"] == ["layer.3.mlp.neuron.0"]
+    assert sorted(seen["detBeats"]) == ["layer.1.attn.head.2", "layer.3.mlp.neuron.0"]
+    assert len(seen["all"]) == 4
+    assert seen["scroll"] <= seen["client"], "the units table is clipped at 1400 px"
