@@ -25,6 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from tools.architectures import architecture_of
 from tools.model_names import BUILTIN_MODELS, check_model_name  # the one list of built-in names
 
 # BERT-style blocks have a child called `output`, which nnsight renames `E_output` and warns
@@ -33,11 +34,6 @@ warnings.filterwarnings("ignore", message=r"Module '.*' has a submodule named 'o
 
 SHORT_NAMES = tuple(BUILTIN_MODELS)  # kept: tests and callers import it from here
 
-# Candidate module names, relative to a block, tried in order.
-_ATTN_OUT = ("self_attn.o_proj", "attn.c_proj", "attention.output.dense", "attn.out_proj",
-             "self_attn.out_proj", "attention.dense", "attn.o_proj")
-_MLP_OUT = ("mlp.down_proj", "mlp.c_proj", "output.dense", "mlp.fc2", "mlp.dense_4h_to_h",
-            "fc2", "mlp.out_proj")
 
 
 def cache_dir() -> Path:
@@ -219,24 +215,19 @@ def envoy_at(root: Any, path: str) -> Any:
 
 
 def find_adapter(model: nn.Module) -> Adapter:
-    """Locate blocks and out-projections by inspection; error if the layout is unknown."""
-    n_layers = model.config.num_hidden_layers
-    layers = None
-    for name, mod in model.named_modules():
-        if isinstance(mod, nn.ModuleList) and len(mod) == n_layers:
-            layers = name
-            break
+    """The adapter of the model's family (tools.architectures), checked against the model: a
+    ValueError naming the family and the missing module when the layout differs."""
+    arch = architecture_of(getattr(model.config, "model_type", "") or "")
+    layers = next((p for p in arch.layers if _has(model, p)), None)
     if layers is None:
-        raise ValueError(f"{type(model).__name__}: no ModuleList of {n_layers} blocks found")
+        raise ValueError(f"{type(model).__name__} ({arch.family}): no block list at {' or '.join(arch.layers)}")
     block = _get(model, layers)[0]
-    attn = next((p for p in _ATTN_OUT if _has(block, p)), None)
-    mlp = next((p for p in _MLP_OUT if _has(block, p)), None)
-    if attn is None or mlp is None:
-        children = [n for n, _ in block.named_modules() if n]
-        raise ValueError(f"{type(model).__name__}: cannot find the attention out-projection "
-                         f"(tried {_ATTN_OUT}) or MLP down-projection (tried {_MLP_OUT}); "
-                         f"block modules are {children}")
-    return Adapter(layers=layers, attn_out=attn, mlp_out=mlp)
+    for path in (arch.attn_out, arch.mlp_out):
+        if not _has(block, path):
+            children = [n for n, _ in block.named_modules() if n]
+            raise ValueError(f"{type(model).__name__} ({arch.family}): a block has no {path}; its modules are "
+                             f"{children}. Fix its entry in tools/architectures.py")
+    return Adapter(layers=layers, attn_out=arch.attn_out, mlp_out=arch.mlp_out)
 
 
 def wrap_model(model: nn.Module, tokenizer: Any, name: str, remote: bool | str = False) -> SubjectModel:
