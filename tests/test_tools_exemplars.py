@@ -4,6 +4,7 @@ import random
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 from tools.activations import read_sites, unit_values
 from tools.corpus import Corpus, load_corpus, token_windows
@@ -49,6 +50,27 @@ def test_streaming_topk_equals_brute_force(model, corpus, tmp_path):
             torch.testing.assert_close(scores.gather(0, w), top, atol=1e-5, rtol=1e-5)
             sample = st.t["sample_windows"]
             torch.testing.assert_close(st.t[f"{site}.sample_values"], scores[sample], atol=1e-5, rtol=1e-5)
+
+
+def test_out_of_memory_halves_the_batch_and_gives_the_same_cache(model, corpus, tmp_path, monkeypatch):
+    from tools import exemplars as ex_module
+
+    whole = build_cache(model, corpus, layers=[1], k=4, window=16, root=tmp_path / "whole")
+    real, sizes = ex_module.read_sites, []
+
+    def small_device(m, inputs, sites):
+        sizes.append(len(inputs["input_ids"]))
+        if len(inputs["input_ids"]) > 5:
+            raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
+        return real(m, inputs, sites)
+
+    monkeypatch.setattr(ex_module, "read_sites", small_device)
+    with pytest.warns(UserWarning, match="out of memory on cpu: reading 8 windows at a time"):
+        halved = build_cache(model, corpus, layers=[1], k=4, window=16, batch_size=16, root=tmp_path / "halved")
+    assert max(sizes[sizes.index(4):]) <= 4                                # stays halved
+    a = load_file(whole.layer_path(1))
+    b = load_file(halved.layer_path(1))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
 
 
 def test_interrupted_build_resumes_to_same_cache(model, corpus, tmp_path):

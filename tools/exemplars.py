@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import random
 import re
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -189,12 +190,13 @@ def build_cache(model: SubjectModel, corpus: "Corpus | str" = "default", layers:
             states[layer] = st
     if not states:
         return spec
+    reader = _AdaptiveReader(model, batch_size)
     families = {layer: cached_families(model, layer) for layer in states}
     sites = [u for layer in states for u in families[layer]]
     start0 = min(st.done for st in states.values())
     for b, start in enumerate(range(start0, n, batch_size)):
         batch = ids[start:start + batch_size].to(model.device)
-        acts = read_sites(model, {"input_ids": batch}, sites)
+        acts = reader.read(batch, sites)
         bmask = mask[start:start + batch_size]
         for layer, st in states.items():
             skip = max(0, st.done - start)        # windows this layer already merged
@@ -213,6 +215,31 @@ def build_cache(model: SubjectModel, corpus: "Corpus | str" = "default", layers:
         st.complete = True
         st.save(spec.layer_path(layer))
     return spec
+
+
+class _AdaptiveReader:
+    """`read_sites` over a batch of windows, in pieces when the device runs out of memory: the
+    piece size halves on each out-of-memory error and stays halved (said once, as a warning)."""
+
+    def __init__(self, model: SubjectModel, size: int) -> None:
+        self.model, self.size, self.warned = model, size, False
+
+    def read(self, ids: torch.Tensor, sites: list[Unit]) -> dict[Unit, torch.Tensor]:
+        while True:
+            try:
+                pieces = [read_sites(self.model, {"input_ids": ids[i:i + self.size]}, sites)
+                          for i in range(0, len(ids), self.size)]
+                return {k: torch.cat([p[k] for p in pieces]) for k in pieces[0]}
+            except torch.OutOfMemoryError:
+                if self.size == 1:
+                    raise
+                self.size //= 2
+                if torch.cuda.is_available():
+                    torch.cuda.empty_cache()
+                if not self.warned:
+                    self.warned = True
+                    warnings.warn(f"out of memory on {self.model.device}: reading {self.size} windows at a time "
+                                  "(halved again if needed)", stacklevel=2)
 
 
 def _window_values(model: SubjectModel, unit: Unit, ids: torch.Tensor) -> torch.Tensor:

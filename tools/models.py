@@ -281,6 +281,38 @@ def _linear_in(mod: nn.Module) -> int:
     return mod.in_features
 
 
+DEVICES = "auto | cpu | cuda | cuda:N | mps"
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+
+
+def resolve_device(spec: str = "auto") -> str:
+    """`auto` is the GPU when there is one (CUDA, then Apple's MPS), else the CPU; a named device
+    must exist here, or a ValueError says what does."""
+    spec = spec.strip().lower()
+    have_cuda = torch.cuda.is_available()
+    have_mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    if spec == "auto":
+        return "cuda" if have_cuda else "mps" if have_mps else "cpu"
+    if spec == "cpu":
+        return spec
+    if spec == "mps" and have_mps:
+        return spec
+    if spec == "cuda" or spec.startswith("cuda:"):
+        index = spec.partition(":")[2]
+        if have_cuda and (not index or (index.isdigit() and int(index) < torch.cuda.device_count())):
+            return spec
+        found = f"{torch.cuda.device_count()} CUDA device(s)" if have_cuda else "no CUDA device"
+        raise ValueError(f"device {spec!r} is not available here ({found}); choose {DEVICES}")
+    raise ValueError(f"device {spec!r} is not available here; choose {DEVICES}")
+
+
+def resolve_dtype(name: str = "float32") -> torch.dtype:
+    """The torch dtype of `--dtype` (float32, bfloat16, float16)."""
+    if name not in DTYPES:
+        raise ValueError(f"dtype {name!r}: choose {' | '.join(DTYPES)}")
+    return DTYPES[name]
+
+
 def load_model(name: str, device: str | None = None, dtype: torch.dtype = torch.float32,
                remote: bool | str = False) -> SubjectModel:
     """Load a subject model by short name (offline), hub name, or local path.
