@@ -169,3 +169,17 @@ def test_ablating_and_steering_a_latent_act_along_its_decoder_row(sae_model):
     along = steer(sae_model, f"layer.1.resid.sae.latent.{latent}", torch.ones(1), 3.0, TEXTS)
     same = steer(sae_model, "layer.1.resid", sae.direction(latent), 3.0, TEXTS)
     assert along.kl == pytest.approx(same.kl, abs=1e-6) and along.site == f"layer.1.resid.sae.latent.{latent}"
+
+
+def test_reconstruction_quality_is_one_for_an_exact_sae_and_low_for_a_random_one(model, tmp_path):
+    from tools.features import SAE, reconstruction_quality
+
+    eye = torch.eye(D)
+    exact = SAE(torch.cat([eye, -eye], 1), torch.zeros(2 * D), torch.cat([eye, -eye], 0), torch.zeros(D))
+    ids = model.tokenize(TEXTS)["input_ids"]
+    mask = model.tokenize(TEXTS)["attention_mask"].bool()
+    quality = reconstruction_quality(model, "layer.1.resid", exact, ids, mask)
+    assert quality["variance_explained"] == pytest.approx(1.0, abs=1e-5) and quality["tokens"] == int(mask.sum())
+    assert 0 < quality["l0"] <= D                             # each coordinate lights one of its two latents
+    noisy = reconstruction_quality(model, "layer.1.resid", load_sae(saelens_dir(tmp_path)), ids, mask)
+    assert noisy["variance_explained"] < 0.5

@@ -26,9 +26,12 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import torch
+
+if TYPE_CHECKING:
+    from tools.models import SubjectModel
 
 Activation = Literal["relu", "jumprelu", "topk"]
 
@@ -237,3 +240,31 @@ def _only_tensor(obj: object, file: Path) -> torch.Tensor:
         raise FeatureError(f"{file}: holds {len(tensors)} tensors ({sorted(map(str, obj))}); "
                            "a direction file holds one")
     raise FeatureError(f"{file}: holds a {type(obj).__name__}, not a tensor")
+
+
+def reconstruction_quality(model: "SubjectModel", site: str, sae: SAE, ids: torch.Tensor, mask: torch.Tensor,
+                           batch_size: int = 32) -> dict[str, float]:
+    """How well `sae` reconstructs `site` on the token windows `ids` (scorable tokens in `mask`):
+    the fraction of variance explained (1 - residual / total variance around the mean), the mean
+    number of active latents per token (L0), and the tokens measured. A labeler reads latents of
+    an SAE that explains 60% of the variance differently from one that explains 99%."""
+    from tools.activations import read_sites
+    from tools.units import parse_unit
+
+    unit = parse_unit(site).site_unit()
+    residual = total = active = 0.0
+    count = 0
+    xs: list[torch.Tensor] = []
+    for start in range(0, len(ids), batch_size):
+        act = read_sites(model, {"input_ids": ids[start:start + batch_size]}, [unit])[unit]
+        x = (act.flatten(-2) if unit.site == "attn" else act)[mask[start:start + batch_size]].float()
+        latents = sae.encode(x)
+        residual += float(((sae.decode(latents) - x) ** 2).sum())
+        active += float((latents > 0).sum())
+        count += len(x)
+        xs.append(x)
+    if count == 0:
+        raise FeatureError("no scorable tokens to measure the reconstruction on")
+    every = torch.cat(xs)
+    total = float(((every - every.mean(0)) ** 2).sum())
+    return {"variance_explained": 1 - residual / total, "l0": active / count, "tokens": count}
