@@ -159,7 +159,23 @@ def _find(role: str, spec: str) -> tuple[Entry, Adapter | None]:
     policy = _ENTRIES.get(("policy", name))
     if adapter is not None and policy is not None and argument and (policy.llm or not adapter.llm_only):
         return policy, adapter
-    raise UnknownSpec(f"unknown {_role(role).noun} spec {spec!r}; expected {accepted(role)}")
+    raise UnknownSpec(f"unknown {_role(role).noun} spec {spec!r}; expected {accepted(role)}{_did_you_mean(role, spec)}")
+
+
+def _did_you_mean(role: str, spec: str) -> str:
+    """"; did you mean 'oracle'?" for a spec close to a form `role` takes (a typo), else ""."""
+    import difflib
+
+    forms = [e.form for e in _ENTRIES.values() if e.role == role]
+    adapter = _ADAPTERS.get(role)
+    if adapter is not None:
+        forms += [e.form for e in _ENTRIES.values() if e.role == "policy" and (e.llm or not adapter.llm_only)]
+    by_name = {f.partition(":")[0]: f for f in forms}
+    name = spec.partition(":")[0]
+    close = difflib.get_close_matches(name, list(by_name), n=1, cutoff=0.7)
+    if not close:
+        return ""
+    return f"; did you mean {by_name[close[0]]!r}?"
 
 
 class _Inapplicable(Exception):
@@ -211,6 +227,12 @@ def entry(role: str, spec: str) -> Entry:
     caller that branches on which one it is (`entry("labeler", spec).name == "builtin"`)
     without parsing the spec itself. UnknownSpec when the role does not take it."""
     return _find(role, spec)[0]
+
+
+def argument(role: str, spec: str) -> str:
+    """What a spec names besides its form (`gpt-4o` of `openai:gpt-4o`, `smollm2` of
+    `local:smollm2`); "" for a form without one. UnknownSpec when `role` does not take `spec`."""
+    return spec.partition(":")[2] if _find(role, spec)[0].takes_argument else ""
 
 
 def check(role: str, spec: str, **options: Any) -> None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from agent.events import FORMAT_VERSION, EventError, make_event, parse_event
 
@@ -130,70 +130,138 @@ def experiment_text(e: dict[str, Any]) -> str:
     return text + (f" ... and {more} more" if more else "")
 
 
-def _event_lines(e: dict[str, Any], width: int) -> tuple[str, str]:
-    """(heading, body) for one event."""
-
-    def clip(text: str) -> str:
-        return text if len(text) <= width else text[:width] + f" ... [{len(text) - width} more characters]"
-
-    kind = e["type"]
-    if kind == "start":
-        cap = f"max {e['max_rounds']} rounds" if e["max_rounds"] else "no round cap"
-        return "start", f"task {e['task_id']} ({e['kind']}), backend {e['backend']}, {cap}"
-    if kind in ("system", "user", "final_request"):
-        return kind, clip(e["text"])
-    if kind == "assistant":
-        calls = "\n".join(f"-> {c['name']}({json.dumps(c['arguments'])})"
-                          + (f"  [unreadable: {c['error']}]" if c["error"] else "") for c in e["tool_calls"])
-        retries = "\n".join(f"retried: attempt {r['attempt']} failed ({r['error']}); waited {r['wait']:.1f}s"
-                            for r in e["retries"])
-        u = e["usage"]
-        usage = f"[{u['input_tokens']} in / {u['output_tokens']} out tokens, {e['seconds']:.1f}s]"
-        return f"assistant, round {e['round']}", "\n".join(x for x in (clip(e["text"]), calls, retries, usage) if x)
-    if kind == "tool_result":
-        images = f"\n[images: {', '.join(e['images'])}]" if e["images"] else ""
-        return f"{'error' if e['is_error'] else 'observation'} ({e['name']})", clip(e["text"]) + images
-    if kind == "experiment":
-        return f"experiment, round {e['round']}", clip(f"{e['purpose']}\n{experiment_text(e)}")
-    if kind == "hypotheses":
-        return "hypotheses", "\n".join(f"[{h['status']}] {h['id']}: {h['statement']}" for h in e["ledger"].values())
-    if kind == "command":  # a chat slash command: what was typed and what it printed
-        return f"command ({e['seconds']:.1f}s)", clip(f"{e['text']}\n{e['output']}".strip())
-    if kind == "interrupted":
-        return "interrupted", f"stopped by Ctrl-C: {e['tool'] or e['command'] or 'the running step'}"
-    if kind == "error":
-        return "error", clip(e["error"])
-    if kind == "end":
-        a, u = e["answer"], e["usage"]
-        calls = f"; {e['black_box_calls']} black-box calls" if e["black_box_calls"] is not None else ""
-        parts = [
-            f"stopped: {e['stop_reason']} after {e['rounds']} rounds{calls}",
-            f"tokens {u['input_tokens']} in / {u['output_tokens']} out, ${u['cost_usd']:.4f}, "
-            f"{u['llm_calls']} LLM calls",
-            f"description: {a.get('description', '')}",
-        ]
-        if a.get("domain"):
-            parts.append(f"domain: {a['domain']}")
-        if a.get("code"):
-            parts.append(f"code:\n{a['code']}")
-        if e["answer_problems"]:
-            parts.append(f"answer problems: {'; '.join(e['answer_problems'])}")
-        return "end", "\n".join(parts)
-    # A version-0 event of a type the schema does not know: shown as written.
-    return kind, clip(json.dumps({k: v for k, v in e.items() if k not in ("type", "t", "format_version")}))
+def _uses_tokens(usage: dict[str, Any]) -> bool:
+    """Whether a usage record counts anything: builtin, oracle and null runs use no LLM, and
+    their transcripts show no token counter."""
+    return bool(usage.get("input_tokens") or usage.get("output_tokens") or usage.get("llm_calls"))
 
 
-def show_transcript(path: Path | str, width: int = 2000) -> str:
+#: Whether the dollars of a backend's tokens are known (True: priced or free, False: an LLM
+#: without a price, None: no LLM), as the caller knows it (`aia show` asks the price table).
+PriceKnown = Callable[[str], "bool | None"]
+
+
+def _cost(usage: dict[str, Any], backend: str, price_known: PriceKnown | None) -> str:
+    """Dollars as shown: "unknown" where a model used tokens and no price was found (the backends
+    record $0 then), never a made-up $0.000; $0 only where the price is known to be 0 (`local:`)."""
+    if usage.get("cost_usd") or (price_known is not None and price_known(backend)):
+        return f"${usage.get('cost_usd') or 0.0:.4f}"
+    return "cost unknown (no price for this model; AIA_PRICES names a price file)"
+
+
+class _Reader:
+    """Turns events into (heading, body) pairs for `aia show`, remembering what it needs across
+    events: the backend (for costs) and the ledger shown last, so that a hypotheses event shows
+    only what changed (new hypotheses and new statuses), and none at all when nothing did."""
+
+    def __init__(self, width: int, price_known: PriceKnown | None = None) -> None:
+        self.width = width
+        self.price_known = price_known
+        self.backend = ""
+        self.ledger: dict[str, tuple[str, str]] = {}
+
+    def clip(self, text: str) -> str:
+        if len(text) <= self.width:
+            return text
+        return text[:self.width] + f" ... [{len(text) - self.width} more characters]"
+
+    def ledger_changes(self, e: dict[str, Any]) -> tuple[str, str] | None:
+        now = {k: (h["status"], h["statement"]) for k, h in e["ledger"].items()}
+        changed = [k for k, v in now.items() if self.ledger.get(k) != v]
+        self.ledger = now
+        if not changed:
+            return None
+        lines = [f"[{now[k][0]}] {k}: {now[k][1]}" for k in changed]
+        head = "hypotheses" if len(changed) == len(now) else f"hypotheses ({len(changed)} changed of {len(now)})"
+        return head, "\n".join(lines)
+
+    def lines(self, e: dict[str, Any]) -> tuple[str, str] | None:
+        """(heading, body) for one event; None for one that shows nothing new (an unchanged ledger)."""
+        clip = self.clip
+        kind = e["type"]
+        if kind == "start":
+            self.backend = str(e.get("backend") or "")
+            cap = f"max {e['max_rounds']} rounds" if e.get("max_rounds") else "no round cap (a fixed plan)"
+            return "start", f"task {e['task_id']} ({e['kind']}), backend {e['backend']}, {cap}"
+        if kind in ("system", "user", "final_request"):
+            return kind, clip(e["text"])
+        if kind == "assistant":
+            calls = "\n".join(f"-> {c['name']}({json.dumps(c['arguments'])})"
+                              + (f"  [unreadable: {c['error']}]" if c["error"] else "") for c in e["tool_calls"])
+            retries = "\n".join(f"retried: attempt {r['attempt']} failed ({r['error']}); waited {r['wait']:.1f}s"
+                                for r in e["retries"])
+            u = e["usage"]
+            usage = (f"[{u['input_tokens']} in / {u['output_tokens']} out tokens, {e['seconds']:.1f}s]"
+                     if _uses_tokens(u) else f"[{e['seconds']:.1f}s]")
+            return (f"assistant, round {e['round']}",
+                    "\n".join(x for x in (clip(e["text"]), calls, retries, usage) if x))
+        if kind == "tool_result":
+            images = f"\n[images: {', '.join(e['images'])}]" if e["images"] else ""
+            return f"{'error' if e['is_error'] else 'observation'} ({e['name']})", clip(e["text"]) + images
+        if kind == "experiment":
+            return f"experiment, round {e['round']}", clip(f"{e['purpose']}\n{experiment_text(e)}")
+        if kind == "hypotheses":
+            return self.ledger_changes(e)
+        if kind == "command":  # a chat slash command: what was typed and what it printed
+            return f"command ({e['seconds']:.1f}s)", clip(f"{e['text']}\n{e['output']}".strip())
+        if kind == "interrupted":
+            return "interrupted", f"stopped by Ctrl-C: {e['tool'] or e['command'] or 'the running step'}"
+        if kind == "error":
+            return "error", clip(e["error"])
+        if kind == "end":
+            a, u = e["answer"], e["usage"]
+            calls = f"; {e['black_box_calls']} black-box calls" if e["black_box_calls"] is not None else ""
+            parts = [f"stopped: {e['stop_reason']} after {e['rounds']} rounds{calls}"]
+            if _uses_tokens(u):
+                cost = _cost(u, self.backend, self.price_known)
+                parts.append(f"tokens {u['input_tokens']} in / {u['output_tokens']} out, {cost}, "
+                             f"{u['llm_calls']} LLM calls")
+            parts.append(f"description: {a.get('description', '')}")
+            if a.get("domain"):
+                parts.append(f"domain: {a['domain']}")
+            if a.get("code"):
+                parts.append(f"code:\n{a['code']}")
+            if e["answer_problems"]:
+                parts.append(f"answer problems: {'; '.join(e['answer_problems'])}")
+            return "end", "\n".join(parts)
+        # A version-0 event of a type the schema does not know: shown as written.
+        return kind, clip(json.dumps({k: v for k, v in e.items() if k not in ("type", "t", "format_version")}))
+
+
+#: Events `--brief` leaves out: the prompts, which are the same in every investigation.
+_BRIEF_SKIPS = ("system", "user", "final_request")
+
+
+def transcript_view(path: Path | str, width: int = 2000, brief: bool = False,
+                    price_known: PriceKnown | None = None) -> list[tuple[str, str, float]]:
+    """(heading, body, t) per event worth showing: a hypotheses event only when the ledger changed
+    (and only what changed). `brief` leaves out the prompts and keeps each body to its first line
+    (clipped to 160 characters), the end event's description and code whole."""
+    reader = _Reader(width, price_known)
+    out = []
+    for e in list(read_transcript(path)):  # read whole first: an unreadable file shows nothing but its error
+        shown = reader.lines(e)
+        if shown is None or (brief and e["type"] in _BRIEF_SKIPS):
+            continue
+        head, body = shown
+        if brief and e["type"] != "end":
+            first = body.splitlines()[0] if body else ""
+            more = len(body.splitlines()) - 1
+            body = (first[:160] + ("..." if len(first) > 160 else "")) + (f"  (+{more} lines)" if more > 0 else "")
+        out.append((head, body, float(e["t"])))
+    return out
+
+
+def show_transcript(path: Path | str, width: int = 2000, brief: bool = False,
+                    price_known: PriceKnown | None = None) -> str:
     """The transcript as plain text (long texts clipped to `width` characters)."""
-    blocks = []
-    for e in read_transcript(path):
-        head, body = _event_lines(e, width)
-        blocks.append(f"== {head} (t={e['t']:.1f}s)\n{body}" if body else f"== {head} (t={e['t']:.1f}s)")
-    return "\n\n".join(blocks)
+    return "\n\n".join(f"== {head} (t={t:.1f}s)\n{body}" if body else f"== {head} (t={t:.1f}s)"
+                        for head, body, t in transcript_view(path, width, brief, price_known))
 
 
-def render_transcript(path: Path | str, console: Any = None, width: int = 2000) -> None:
-    """Print the transcript with rich panels (for `aia show RUN_DIR/<id>`)."""
+def render_transcript(path: Path | str, console: Any = None, width: int = 2000, brief: bool = False,
+                      price_known: PriceKnown | None = None) -> None:
+    """Print the transcript (for `aia show`): rich panels, or with `brief` one line per event."""
     from rich.console import Console
     from rich.panel import Panel
     from rich.text import Text
@@ -201,7 +269,9 @@ def render_transcript(path: Path | str, console: Any = None, width: int = 2000) 
     styles = {"assistant": "cyan", "experiment": "cyan", "observation": "green", "error": "red",
               "hypotheses": "magenta", "end": "bold yellow"}
     console = console or Console()
-    for e in list(read_transcript(path)):  # read whole first: an unreadable file prints nothing but its error
-        head, body = _event_lines(e, width)
+    for head, body, t in transcript_view(path, width, brief, price_known):
         style = next((s for k, s in styles.items() if head.startswith(k)), "white")
-        console.print(Panel(Text(body), title=f"{head}  t={e['t']:.1f}s", title_align="left", border_style=style))
+        if brief:
+            console.print(Text.assemble((f"{t:7.1f}s {head}: ", style), body))
+        else:
+            console.print(Panel(Text(body), title=f"{head}  t={t:.1f}s", title_align="left", border_style=style))

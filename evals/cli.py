@@ -5,7 +5,6 @@ each lazily so `aia --help` stays instant."""
 from __future__ import annotations
 
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Annotated, Optional
@@ -14,21 +13,62 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from evals.label_config import LabelConfig  # light: the label defaults the options below show
+# light (no torch): the commands' settings, whose defaults and help the options below show
+from evals.bench_config import CATEGORY_NAMES, CLI_WORKERS, SERVE_MODES, BenchConfig
+from evals.config_help import field_help
+from evals.label_config import LabelConfig
+from tools.model_names import MODEL_CHOICES
 
 app = typer.Typer(help="aia: an automated interpretability agent, benchmarked on FIND-style ground truth.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
+                  no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]})  # subcommands inherit -h
 suite_app = typer.Typer(help="Build and inspect suites of ground-truth functions.", no_args_is_help=True)
 app.add_typer(suite_app, name="suite")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"aia {version('aia')}")
+        except PackageNotFoundError:  # run from a checkout that was never installed
+            print("aia (not installed: no version recorded)")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                               help="print aia's version and exit")] = False) -> None:
+    """aia: an automated interpretability agent, benchmarked on FIND-style ground truth."""
 
 out = Console(width=None if sys.stdout.isatty() else 160)  # tables stay whole in pipes and logs
 err = Console(stderr=True, soft_wrap=True)  # error lines stay whole: people grep them
 
 #: The backend `aia bench` uses when none is named: the built-in offline scientist, which needs no
-#: API key and no network.
-DEFAULT_BACKEND = "builtin"
+#: API key and no network (`BenchConfig.backend`'s default).
+DEFAULT_BACKEND = BenchConfig.backend
 
-CATEGORY_HELP = "numeric | strings | neurons_entities | neurons_relations (repeatable)"
+CATEGORY_HELP = " | ".join(CATEGORY_NAMES) + " (repeatable)"
+
+#: The price override, as every command that spends dollars documents it.
+PRICES_HELP = ("Prices: a built-in table of OpenAI and Anthropic models; AIA_PRICES=FILE, a JSON file "
+               '{"model-prefix": {"input": 2.5, "output": 10.0, "cached_input": 1.25}} in USD per million tokens, '
+               "overrides or extends it. A model without a price shows its cost as unknown.")
+
+
+#: The exemplar windows every command scans unless told (LabelConfig's; on the command line 0 means all).
+MAX_WINDOWS: int = LabelConfig.max_windows or 0
+
+
+def _bench(name: str) -> str:
+    """An `aia bench` option's help: its BenchConfig field's docstring."""
+    return field_help(BenchConfig, name)
+
+
+def _label(name: str) -> str:
+    """An `aia label` option's help: its LabelConfig field's docstring."""
+    return field_help(LabelConfig, name)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -141,59 +181,59 @@ def _check_dollars(option: str, value: float | None) -> None:
         raise _fail(f"{option} must be a positive number of dollars, got {value}")
 
 
-@app.command()
+@app.command(epilog=PRICES_HELP)
 def bench(
-    out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
-    suite: Annotated[str, typer.Option(
-        help="suite directory, `default`, or find:DIR (official FIND layout)")] = "default",
-    backend: Annotated[str, typer.Option(
-        help="oracle | null | builtin | openai:MODEL | anthropic:MODEL | openai-compatible:MODEL@URL | "
-             "local:PATH|smollm2 | replay:FILE")] = DEFAULT_BACKEND,
-    category: Annotated[Optional[list[str]], typer.Option(help=CATEGORY_HELP)] = None,
-    limit: Annotated[Optional[int], typer.Option(help="at most N functions per category")] = None,
-    ids: Annotated[Optional[list[str]], typer.Option(help="only these functions (fNNNNN or CATEGORY/fNNNNN)")] = None,
-    workers: Annotated[int, typer.Option(
-        help="investigations in parallel (processes); default: the CPU count, at most 8")] = 0,
-    seed: Annotated[int, typer.Option(help="investigation seed (recorded)")] = 0,
-    max_rounds: Annotated[int, typer.Option(help="round cap per investigation")] = 20,
-    judge: Annotated[str, typer.Option(help="multiple-choice judge: offline | an LLM backend spec (never the "
-                                            "backend under test unless you name it)")] = "offline",
-    serve: Annotated[str, typer.Option(help="foreign FIND scripts: loaded (once per function, fast) | process "
-                                            "(FIND's `python SCRIPT args` per batch)")] = "loaded",
-    unconfined: Annotated[bool, typer.Option("--unconfined", help="run model code, answer code and foreign scripts "
-                                             "without the OS sandbox (bubblewrap): only where it cannot be "
-                                             "installed; recorded in run.json and printed with the scores")] = False,
-    concurrency: Annotated[int, typer.Option(help="LLM backends: investigations at once (threads waiting on the "
-                                                  "API), independent of --workers")] = 1,
-    max_usd: Annotated[Optional[float], typer.Option(help="dollars for the whole run: once spent, no further "
-                                                          "investigation starts (prices: AIA_PRICES)")] = None,
-    max_usd_per_function: Annotated[Optional[float], typer.Option(
-        help="LLM backends: dollars per investigation (it gets its final request when spent)")] = None,
+    out_dir: Annotated[Path, typer.Option("--out", help=_bench("out"))],
+    suite: Annotated[str, typer.Option(help=_bench("suite"))] = BenchConfig.suite,
+    backend: Annotated[str, typer.Option(help=_bench("backend"))] = BenchConfig.backend,
+    category: Annotated[Optional[list[str]], typer.Option(help=CATEGORY_HELP)] = BenchConfig.categories,
+    limit: Annotated[Optional[int], typer.Option(help=_bench("limit"))] = BenchConfig.limit,
+    ids: Annotated[Optional[list[str]], typer.Option(help=_bench("ids"))] = BenchConfig.ids,
+    workers: Annotated[int, typer.Option(help=_bench("workers"))] = CLI_WORKERS,
+    seed: Annotated[int, typer.Option(help=_bench("seed"))] = BenchConfig.seed,
+    max_rounds: Annotated[int, typer.Option(help=_bench("max_rounds"))] = BenchConfig.max_rounds,
+    judge: Annotated[str, typer.Option(help=_bench("judge"))] = BenchConfig.judge,
+    scoring_seed: Annotated[Optional[int], typer.Option(help=_bench("scoring_seed"))] = BenchConfig.scoring_seed,
+    retry_errors: Annotated[bool, typer.Option("--retry-errors", help=_bench("retry_errors"))
+                            ] = BenchConfig.retry_errors,
+    serve: Annotated[str, typer.Option(help=_bench("serve"))] = BenchConfig.serve,
+    unconfined: Annotated[bool, typer.Option("--unconfined", help=_bench("unconfined"))] = BenchConfig.unconfined,
+    concurrency: Annotated[int, typer.Option(help=_bench("concurrency"))] = BenchConfig.concurrency,
+    max_usd: Annotated[Optional[float], typer.Option(help=_bench("max_usd"))] = BenchConfig.max_usd,
+    max_usd_per_function: Annotated[Optional[float], typer.Option(help=_bench("max_usd_per_function"))
+                                    ] = BenchConfig.max_usd_per_function,
 ) -> None:
-    """Investigate and score suite functions; results stream to RUN_DIR/results.jsonl."""
-    from evals.runner import BenchConfig, RunError, run_bench
-    from evals.suites import SERVE_MODES
-    from evals.summary import print_summary
-    from find_functions.layout import SuiteError
+    """Investigate and score suite functions; results stream to RUN_DIR/results.jsonl.
 
+    Exits 2 on bad input (before any work), 1 when some investigations errored (they have no
+    score; --retry-errors on a resume runs them again), 0 otherwise."""
     if workers < 0:
-        raise _fail("--workers must be >= 1 (or 0 for one per CPU)")
+        raise _fail("--workers must be >= 1 (or 0 for one per CPU core)")
     _check_concurrency(concurrency)
     _check_dollars("--max-usd", max_usd)
     _check_dollars("--max-usd-per-function", max_usd_per_function)
     if serve not in SERVE_MODES:
         raise _fail(f"--serve must be one of {', '.join(SERVE_MODES)}; got {serve!r}")
-    workers = workers or min(8, os.cpu_count() or 1)
+    unknown = sorted(set(category or []) - set(CATEGORY_NAMES))
+    if unknown:
+        raise _fail(f"unknown category {unknown}; choose from {list(CATEGORY_NAMES)}")
+    from evals.runner import RunError, run_bench
+    from evals.summary import print_summary
+    from find_functions.layout import SuiteError
+
     cfg = BenchConfig(suite=suite, backend=backend, out=out_dir, categories=category, ids=ids, limit=limit,
                       workers=workers, seed=seed, max_rounds=max_rounds, judge=judge, serve=serve,  # type: ignore[arg-type]
                       unconfined=unconfined, concurrency=concurrency, max_usd=max_usd,
-                      max_usd_per_function=max_usd_per_function)
+                      max_usd_per_function=max_usd_per_function, scoring_seed=scoring_seed,
+                      retry_errors=retry_errors)
     try:
         summary = run_bench(cfg, console=err)
     except (RunError, SuiteError, FileNotFoundError) as e:
         raise _fail(str(e)) from None
     print_summary(summary, out)
     out.print(f"results: {out_dir / 'results.jsonl'}   summary: {out_dir / 'summary.json'}")
+    if summary["overall"]["errors"]:  # a run with failed investigations is not a success, whatever its mean
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -211,14 +251,103 @@ def score(run_dir: Path) -> None:
 
 
 @app.command()
-def show(path: Annotated[Path, typer.Argument(help="RUN_DIR/<category>/<id> or a transcript.jsonl")]) -> None:
-    """Print an investigation's transcript: experiments, observations, hypotheses, the answer."""
-    from agent.transcript import TranscriptError, render_transcript, transcript_path
+def show(
+    path: Annotated[Path, typer.Argument(help="one investigation: RUN_DIR/<category>/<id> (bench), RUN_DIR/<unit> "
+                                              "(label), a chat session, or a transcript.jsonl")],
+    brief: Annotated[bool, typer.Option("--brief", help="one line per step, without the prompts")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="print the events and the result row as JSON")] = False,
+) -> None:
+    """Print one investigation: its steps, hypotheses as they change, the answer, then its scores."""
+    from agent.transcript import TranscriptError, read_transcript, render_transcript, transcript_path
+    from tools.run_dir import RunError
 
     try:
-        render_transcript(transcript_path(path), console=out)
-    except (TranscriptError, FileNotFoundError) as e:
+        transcript = transcript_path(path)
+    except FileNotFoundError as e:
+        raise _fail(_not_an_investigation(path) or str(e)) from None
+    try:
+        row = _result_row(transcript.parent)
+        if as_json:
+            print(json.dumps({"transcript": str(transcript), "events": list(read_transcript(transcript)),
+                              "result": row}, indent=1))
+            return
+        from evals.preflight import price_known
+
+        render_transcript(transcript, console=out, brief=brief, price_known=price_known)
+    except (TranscriptError, RunError) as e:
         raise _fail(str(e)) from None
+    if row is not None:
+        out.print(_scores_line(row), highlight=False)
+
+
+def _not_an_investigation(path: Path) -> str | None:
+    """The error for `aia show` on a whole run directory: what it is, and its investigations."""
+    from tools.run_dir import KINDS, RunDirectory, RunError
+
+    try:
+        kind, _ = RunDirectory.open_existing(path)
+    except RunError:
+        return None
+    rows = _rows(path / KINDS[kind][1])
+    key = "unit" if kind in ("label", "check-heads") else "key"
+    names = [str(r[key]) for r in rows if key in r and (path / str(r[key]) / "transcript.jsonl").is_file()]
+    names = sorted(set(names))
+    if not names:
+        return f"{path} is a {KINDS[kind][2]}, not one investigation, and none of its investigations has a transcript"
+    shown = ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
+    return (f"{path} is a {KINDS[kind][2]}, not one investigation; show one of its {len(names)}: "
+            f"aia show {path / names[0]} ({shown})")
+
+
+def _rows(path: Path) -> list[dict]:
+    from tools.run_dir import read_results
+
+    return read_results(path) if path.is_file() else []
+
+
+def _result_row(log_dir: Path) -> Optional[dict]:
+    """The results row of the investigation logged in `log_dir`, when it sits in a bench run
+    (RUN/<category>/<id>) or a label run (RUN/<unit>); None for a chat session or a lone transcript."""
+    from tools.run_dir import KINDS
+
+    bench = log_dir.parent.parent / KINDS["bench"][1]
+    if bench.is_file():
+        key = f"{log_dir.parent.name}/{log_dir.name}"
+        found = [r for r in _rows(bench) if r.get("key") == key]
+        if found:
+            return found[-1]
+    labels = log_dir.parent / KINDS["label"][1]
+    if labels.is_file():
+        found = [r for r in _rows(labels) if r.get("unit") == log_dir.name]
+        if found:
+            return found[-1]
+    return None
+
+
+def _scores_line(row: dict) -> str:
+    """The scores of a results row as `aia show` ends with them; an errored row says it has none."""
+    from evals.summary import ERROR, row_status
+
+    if "unit" in row:  # a label row: each score beside its two baselines
+        if row.get("error"):
+            return f"error: {row['error']} (no scores)"
+        parts = []
+        for name, value in (row.get("scores") or {}).items():
+            if value is None:
+                continue
+            bases = {b: (row.get("baselines") or {}).get(b, {}).get("scores", {}).get(name)
+                     for b in ("random", "top_token")}
+            base = ", ".join(f"{b.replace('_', ' ')} {v:.3f}" for b, v in bases.items() if v is not None)
+            parts.append(f"{name} {value:.3f}" + (f" ({base})" if base else ""))
+        return "scores: " + ("; ".join(parts) if parts else "none (heads are not scored)")
+    if row_status(row) == ERROR:
+        return f"error: {row.get('error')} (no score; --retry-errors investigates it again)"
+    scores = row.get("scores") or {}
+    extra = [f"{k} {v:.3g}" if isinstance(v, float) else f"{k} {v}" for k, v in scores.items()
+             if k in ("find", "strict_nmse", "domain_iou", "code_exact", "description_mc", "judge_ceiling",
+                      "judge_floor") and v is not None]
+    note = f" ({row['error']})" if row.get("error") else ""
+    return f"score {row.get('score')}{note}" + (f"; {', '.join(extra)}" if extra else "")
 
 
 @app.command()
@@ -236,31 +365,24 @@ def report(run_dir: Annotated[Path, typer.Argument(
     out.print(f"report: {index}")
 
 
-@app.command()
+@app.command(epilog=PRICES_HELP)
 def label(
-    model: Annotated[str, typer.Option(
-        help="minilm | smollm2 | gemma3-270m | toy-induction | a hub name or local path")],
+    model: Annotated[str, typer.Option(help=MODEL_CHOICES)],
     units_: Annotated[list[str], typer.Option("--units", help="unit addresses, e.g. layer.3.mlp.neuron.0:100 "
                                                               "or layer.1.attn (repeatable)")],
-    out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
-    backend: Annotated[str, typer.Option(help="builtin | openai:MODEL | anthropic:MODEL | "
-                                              "openai-compatible:MODEL@URL | local:PATH|smollm2")
-                       ] = LabelConfig.backend,
-    workers: Annotated[int, typer.Option(help="units in parallel (processes, each holding the model)")
-                       ] = LabelConfig.workers,
-    k: Annotated[int, typer.Option(help="top-activating exemplars per unit (half are held out for scoring)")
-                 ] = LabelConfig.k,
-    corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = LabelConfig.corpus,
-    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")
-                           ] = LabelConfig.max_windows,
-    simulator: Annotated[str, typer.Option(help="who scores descriptions: offline | an LLM spec")
-                         ] = LabelConfig.simulator,
-    max_rounds: Annotated[int, typer.Option(help="round cap per unit (LLM backends)")] = LabelConfig.max_rounds,
-    seed: Annotated[int, typer.Option(help="scoring seed (baselines, detection samples)")] = LabelConfig.seed,
-    concurrency: Annotated[int, typer.Option(help="LLM labelers: units at once (threads waiting on the API; the "
-                                                  "model's work stays one at a time)")] = LabelConfig.concurrency,
-    max_usd: Annotated[Optional[float], typer.Option(help="dollars for the whole run: once spent, no further "
-                                                          "unit starts (prices: AIA_PRICES)")] = LabelConfig.max_usd,
+    out_dir: Annotated[Path, typer.Option("--out", help=_label("out") + " Run it again with the same --out to "
+                                                                        "resume.")],
+    backend: Annotated[str, typer.Option(help=_label("backend"))] = LabelConfig.backend,
+    workers: Annotated[int, typer.Option(help=_label("workers"))] = LabelConfig.workers,
+    k: Annotated[int, typer.Option(help=_label("k"))] = LabelConfig.k,
+    corpus: Annotated[str, typer.Option(help=_label("corpus"))] = LabelConfig.corpus,
+    max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all of them)")
+                           ] = MAX_WINDOWS,
+    simulator: Annotated[str, typer.Option(help=_label("simulator"))] = LabelConfig.simulator,
+    max_rounds: Annotated[int, typer.Option(help=_label("max_rounds"))] = LabelConfig.max_rounds,
+    seed: Annotated[int, typer.Option(help=_label("seed"))] = LabelConfig.seed,
+    concurrency: Annotated[int, typer.Option(help=_label("concurrency"))] = LabelConfig.concurrency,
+    max_usd: Annotated[Optional[float], typer.Option(help=_label("max_usd"))] = LabelConfig.max_usd,
 ) -> None:
     """Label units of a model: exemplars, synthesized and edited inputs, ablation, a description,
     and its scores beside a random and a top-token baseline."""
@@ -268,6 +390,7 @@ def label(
     _check_dollars("--max-usd", max_usd)
     from agent.backends.base import MissingCredentials
     from evals.label_runner import run_labeling
+    from evals.preflight import one_line
     from evals.runner import RunError
     from tools.units import UnitError
 
@@ -276,7 +399,7 @@ def label(
                      max_windows=max_windows or None, simulator=simulator, max_rounds=max_rounds, seed=seed,
                      console=err, concurrency=concurrency, max_usd=max_usd)
     except (RunError, UnitError, ValueError, FileNotFoundError, MissingCredentials) as e:
-        raise _fail(str(e)) from None
+        raise _fail(one_line(str(e))) from None
     out.print(f"labels: {out_dir / 'labels.jsonl'}   summary: {out_dir / 'summary.json'}")
 
 
@@ -293,7 +416,7 @@ def check_heads(
     roles: Annotated[Optional[Path], typer.Option(help="roles file (default: the toy model's roles.json)")] = None,
     workers: Annotated[int, typer.Option(help="heads in parallel (processes)")] = 1,
     max_windows: Annotated[int, typer.Option(help="corpus windows scanned for the heads' exemplars (0: all)")] = (
-        LabelConfig.max_windows),
+        MAX_WINDOWS),
 ) -> None:
     """Label every attention head of a model and score the roles found against the verified ones."""
     from evals.head_roles import head_role_accuracy
@@ -334,7 +457,7 @@ def _pct(x: Optional[float]) -> str:
 @check_app.command("planted")
 def check_planted(
     out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
-    model: Annotated[str, typer.Option(help="the model to plant concepts into")] = "minilm",
+    model: Annotated[str, typer.Option(help=f"the model to plant concepts into: {MODEL_CHOICES}")] = "minilm",
     n: Annotated[int, typer.Option(help="entity functions planted (one neuron each)")] = 10,
     backend: Annotated[str, typer.Option(help="builtin | an LLM spec, as for `aia label`")] = "builtin",
     judge: Annotated[str, typer.Option(help="offline | an LLM spec")] = "offline",
@@ -342,7 +465,7 @@ def check_planted(
     layer: Annotated[Optional[int], typer.Option(help="layer to plant into (default: the middle one)")] = None,
     corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = "default",
     max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = (
-        LabelConfig.max_windows),
+        MAX_WINDOWS),
 ) -> None:
     """Plant known concepts into neurons of a real model, label them, and score the labels (FIND's protocol)."""
     from evals.planted_check import run_planted_check
@@ -358,8 +481,7 @@ def check_planted(
 
 
 @app.command()
-def units(model: Annotated[str, typer.Argument(
-        help="minilm | smollm2 | gemma3-270m | a hub name or local path")]) -> None:
+def units(model: Annotated[str, typer.Argument(help=MODEL_CHOICES)]) -> None:
     """List the unit addresses of a model (e.g. layer.3.mlp.neuron.0:1536)."""
     from tools.models import load_model
     from tools.units import list_units
@@ -374,8 +496,8 @@ def units(model: Annotated[str, typer.Argument(
 
 @app.command()
 def chat(
-    model: Annotated[Optional[str], typer.Option(help="minilm | smollm2 | a hub name or local path "
-                                                      "(with --resume: the session's model)")] = None,
+    model: Annotated[Optional[str], typer.Option(help=f"{MODEL_CHOICES} (with --resume: the session's model)")
+                     ] = None,
     backend: Annotated[Optional[str], typer.Option(help="builtin (default) | openai:MODEL | anthropic:MODEL | "
                                                         "openai-compatible:MODEL@URL | local:PATH|smollm2")] = None,
     resume: Annotated[Optional[str], typer.Option(help="continue a session: its directory or name")] = None,
@@ -383,17 +505,21 @@ def chat(
                                                               "(default: CACHE/chats/TIME-MODEL)")] = None,
     corpus: Annotated[str, typer.Option(help="exemplar corpus: default | a .txt or .jsonl file")] = "default",
     max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = (
-        LabelConfig.max_windows),  # the label runs' default: chat reads their exemplar cache
-    max_rounds: Annotated[int, typer.Option(help="agent turns per question")] = 20,
+        MAX_WINDOWS),  # the label runs' default: chat reads their exemplar cache
+    max_rounds: Annotated[int, typer.Option(help="LLM turns per question, as aia bench's rounds per function "
+                                                 "(each question starts from nothing too)")] = BenchConfig.max_rounds,
 ) -> None:
     """Talk with an agent about a model's units; slash commands run tools directly (type /help)."""
+    from agent.backends.base import MissingCredentials
     from agent.chat.repl import ChatError, run_chat
+    from evals.preflight import one_line
+    from tools.run_dir import RunError
 
     try:
         run_chat(model, backend, resume=resume, session_dir=session_dir, corpus=corpus,
                  max_windows=max_windows or None, max_rounds=max_rounds)
-    except ChatError as e:
-        raise _fail(str(e)) from None
+    except (ChatError, RunError, ValueError, MissingCredentials) as e:
+        raise _fail(one_line(str(e))) from None
 
 
 if __name__ == "__main__":

@@ -59,7 +59,9 @@ class LabelConfig:
     """The scoring seed (baselines, detection samples)."""
 
     max_rounds: int = 12
-    """Rounds an LLM labeler may take per unit."""
+    """Rounds an LLM labeler may take per unit. Fewer than `aia bench`'s 20: a labeler starts with
+    the unit's exemplars in hand, where a bench investigation starts from nothing. The builtin
+    labeler follows its own fixed plan and takes no round cap."""
 
     concurrency: int = 1
     """LLM labelers: units labeled at once, as threads of one process (their API waits overlap;
@@ -83,6 +85,13 @@ class LabelConfig:
                 "k": self.k, "corpus": self.corpus, "max_windows": self.max_windows,
                 "n_random": self.n_random, "simulator": self.simulator, "seed": self.seed,
                 "max_rounds": self.max_rounds}
+
+    def config(self, subject: "SubjectModel") -> dict[str, Any]:
+        """Every setting as config.json records it (the model by name; the thresholds are
+        `recorded`'s, the backend options are not recorded: they may hold an API key)."""
+        from evals.config_help import recorded
+
+        return {"model": subject.name, **recorded(self, leave_out=("model", "backend_options", "labeler"))}
 
     def recorded(self) -> dict[str, Any]:
         """What config.json records when the run starts, beside its identity: the builtin labelers'

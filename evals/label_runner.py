@@ -43,6 +43,7 @@ from rich.text import Text
 from agent.labeling.labelers import Labeler, LabelJob
 from evals.label_config import LabelConfig
 from evals.pool import WorkerStartError, resilient_map, threaded_map
+from evals.preflight import price_known
 from evals.progress import RunProgress
 from tools.exemplars import Exemplar
 from tools.models import SubjectModel
@@ -171,7 +172,7 @@ class UnitLabeler:
             return {"unit": unit, "kind": kind, "backend": self.cfg.backend, "label": "", "description": "",
                     "evidence": [], **_empty_scores(), "exemplars": {"top": [], "random": []},
                     "usage": _usage_dict(None), "seconds": round(time.perf_counter() - started, 3),
-                    "error": f"{type(e).__name__}: {e}"}
+                    "status": "error", "error": f"{type(e).__name__}: {e}"}
 
     def _label(self, unit: str, kind: str, log_dir: Path, started: float) -> dict[str, Any]:
         from agent.labeling.neurons import split_exemplars
@@ -197,6 +198,7 @@ class UnitLabeler:
         row["exemplars"] = exemplars_json(ex.top, held_top, ex.random)
         row["usage"] = _usage_dict(result.usage)
         row["seconds"] = round(time.perf_counter() - started, 3)
+        row["status"] = "ok"
         return row
 
 
@@ -207,23 +209,30 @@ def _usage_dict(usage: Any) -> dict[str, Any]:
 
 def make_labeler(spec: str, options: dict[str, Any], kinds: frozenset[str] = frozenset()) -> Labeler:
     """The labeler named by ``--backend`` (agent.registry): ``builtin`` or an LLM spec; a
-    RunError for a bad spec, a missing API key, or (``kinds``) a kind of unit it cannot label."""
+    RunError for a bad spec, a missing API key, a ``local:`` model that does not exist, or
+    (``kinds``) a kind of unit it cannot label."""
     from agent.backends.base import MissingCredentials
     from agent.registry import resolve
+    from evals.preflight import check_spec, one_line
+
+    check_spec("labeler", spec, what="--backend", build=False)
     try:
         return resolve("labeler", spec, kinds=kinds, **options)
     except (ValueError, MissingCredentials) as e:
-        raise RunError(str(e)) from e
+        raise RunError(one_line(str(e))) from None
 
 
 def make_simulator(spec: str) -> Any:
     """The simulator named by ``--simulator``: ``offline`` or an LLM spec (evals.label_simulators)."""
     from agent.backends.base import MissingCredentials
     from evals.label_simulators import make_simulator as make
+    from evals.preflight import check_spec, one_line
+
+    check_spec("simulator", spec, what="--simulator", build=False)
     try:
         return make(spec)
     except (ValueError, MissingCredentials) as e:
-        raise RunError(str(e)) from e
+        raise RunError(one_line(str(e))) from None
 
 
 def score_unit(description: str, *, model: SubjectModel, unit: str, held_top: list[Exemplar],
@@ -262,7 +271,7 @@ def _crashed(cfg: LabelConfig, unit: str) -> dict[str, Any]:
     return {"unit": unit, "kind": unit_kind(unit), "backend": cfg.backend, "label": "", "description": "",
             "evidence": [], **_empty_scores(), "exemplars": {"top": [], "random": []}, "usage": _usage_dict(None),
             "error": "crashed: the worker process labeling this unit died (killed by a signal, out of memory, "
-                     "or it exited); the run went on without it", "error_kind": "crashed"}
+                     "or it exited); the run went on without it", "error_kind": "crashed", "status": "error"}
 
 
 def _execute(cfg: LabelConfig, subject: SubjectModel, units: list[str], on_submit: Callable[[str], None],
@@ -334,6 +343,10 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
     if k < 4:
         raise RunError(f"k must be >= 4 (half the top windows are held out for scoring), got {k}")
     make_labeler(backend, dict(backend_options or {}))  # fail now, before any work
+    make_simulator(simulator)  # the simulator too: a bad one fails now, not once per unit
+    if isinstance(model, str):  # a typo fails in seconds, before the run directory is made
+        from tools.model_names import check_model_name
+        check_model_name(model)
     console = console or Console(stderr=True)
     addresses = [units] if isinstance(units, str) else list(units)
     if not addresses:
@@ -351,10 +364,10 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         subject = load_model(model) if isinstance(model, str) else model
         wanted = list(dict.fromkeys(str(u) for a in addresses for u in expand(a, subject)))
         make_labeler(backend, cfg.backend_options, frozenset(unit_kind(u) for u in wanted))
-        make_simulator(simulator)             # a bad --simulator fails now, not once per unit
         # the units may change (a resume can widen the range); config.json names the latest request
         run_dir.start_or_resume(cfg.identity(subject), new={"created": now(), "versions": versions(), **cfg.recorded()},
-                                latest={"units": cfg.units, "concurrency": cfg.concurrency, "max_usd": cfg.max_usd})
+                                latest={"units": cfg.units, "concurrency": cfg.concurrency, "max_usd": cfg.max_usd,
+                                        "price_known": price_known(backend), "config": cfg.config(subject)})
         done = {u for u, r in last_per_key(run_dir.rows(), "unit").items() if finished(r)}
         todo = [u for u in wanted if u not in done]
         started = time.perf_counter()
@@ -366,7 +379,13 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
                             root=cache_root)
         cache_seconds = time.perf_counter() - started
         if done & set(wanted):
-            console.print(f"resuming {cfg.out}: {len(done & set(wanted))} done, {len(todo)} to go")
+            previous = last_per_key(run_dir.rows(), "unit")
+            crashed = sum(1 for u in done & set(wanted) if "error" in previous[u])
+            kept = f", {crashed} crashed (kept: their worker died on them)" if crashed else ""
+            retried = sum(1 for u in todo if u in previous)
+            again = f" ({retried} that failed before, labeled again)" if retried else ""
+            console.print(f"resuming {cfg.out}: {len(done & set(wanted)) - crashed} done{kept}, "
+                          f"{len(todo)} to go{again}")
         labeling_started = time.perf_counter()
         cap = SpendingCap(cfg.max_usd, run_dir.rows())  # every attempt of the run counts
         started_units: set[str] = set()
@@ -381,6 +400,7 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         latest = last_per_key(run_dir.rows(), "unit")
         rows = [latest[u] for u in wanted if u in latest]
         summary = summarize(rows, labeled_now=len(started_units), wall_seconds=labeling_seconds)
+        summary["price_known"] = price_known(backend)
         summary["cache_seconds"] = round(cache_seconds, 2)
         summary["spent_usd"] = round(cap.spent, 6)
         not_started = [u for u in todo if u not in started_units]
@@ -476,7 +496,9 @@ def summary_table(rows: list[dict[str, Any]], summary: dict[str, Any], last: int
         caption.append(f"{summary['units_per_minute']} units/minute")
     if summary.get("usage", {}).get("llm_calls"):
         u = summary["usage"]
-        caption.append(f"{u['input_tokens']}+{u['output_tokens']} tokens, ${u['cost_usd']:.4f}")
+        cost = "cost unknown (no price for this model; see AIA_PRICES)" if summary.get("price_known") is False \
+            else f"${u['cost_usd']:.4f}"
+        caption.append(f"{u['input_tokens']}+{u['output_tokens']} tokens, {cost}")
     if keys:
         caption.append("* beats both baselines")
     t = Table(title="aia label", caption=", ".join(caption))

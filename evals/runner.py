@@ -13,11 +13,19 @@ counted twice. One process at a time: a second one on the same directory refuses
 
 Nothing one function does stops the run. Loading it, investigating it and scoring it happen
 inside one `try` in a worker process (`evals.pool`, never forked); whatever fails gives that
-function an error row. A function whose investigation kills its worker process gets an error row
-of kind `crashed`; like every row, it is final: a resume does not run it again, so a function that
-kills its worker cannot stall a run however often it is resumed. If the `aia bench` process
-itself dies, a resume reruns what was in flight once; a function in flight at two such deaths
-gets a `crashed` row too (`RunDirectory.killed_in_flight`).
+function an error row: `status` "error" and no score (never a 0: summaries count errors apart
+from the means, and `aia bench` exits 1). A function whose investigation kills its worker process
+gets an error row of kind `crashed`. Like every row, an error row is final unless the resume asks
+otherwise (`retry_errors`, `--retry-errors`): a plain resume says how many errored and does not
+run them again, so a function that kills its worker cannot stall a run however often it is
+resumed. Every spec (backend, judge, a `local:` model's name) is checked once before the run
+directory and the suite (`evals.preflight`), so a typo is one line, not an error row per
+function. If the `aia bench` process itself dies, a resume reruns what was in flight once; a
+function in flight at two such deaths gets a `crashed` row too (`RunDirectory.killed_in_flight`).
+
+The scoring seed (held-out points, samples) is fixed per suite unless `scoring_seed` says
+otherwise (`bench_config.suite_scoring_seed`), so runs of two backends on one suite compare;
+run.json records it, where it came from, and the whole BenchConfig.
 
 An LLM investigation spends its time waiting on the API. With `concurrency` N > 1 and an LLM
 backend, up to N investigations run at once as threads of the `aia bench` process itself (each
@@ -33,58 +41,35 @@ from __future__ import annotations
 
 import os
 import platform
-import secrets
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
 
 from rich.console import Console
 
-from agent.registry import check, is_llm, make_backend
+from agent.registry import is_llm, make_backend
 from agent.task import Answer, Backend, Task, TaskKind
 from find_functions.layout import Suite, SuiteEntry
 from tools.run_dir import KINDS, MAX_KILLS, RunDirectory, RunError, SpendingCap, last_per_key, now, versions
 
 from . import reference_backends  # noqa: F401 - registers --backend oracle and null
-from .confinement import confinement, sandbox_available
+from .bench_config import BenchConfig, suite_scoring_seed
+from .config_help import recorded
+from .confinement import confinement, writes_no_code
 from .judge import Judge, TallyingJudge, make_judge, multiple_choice_accuracy
 from .pool import WorkerStartError, resilient_map, threaded_map
+from .preflight import check_spec, price_known
 from .progress import RunProgress
 from .scoring import ScoringContext, score_answer
-from .suites import FIND_PREFIX, ServeMode, open_suite, serve
+from .suites import FIND_PREFIX, open_suite, serve
+from .summary import ERROR, OK, row_status
 
 RUN_META, RESULTS, _ = KINDS["bench"]
 SUMMARY = "summary.json"
 
 KIND: dict[str, TaskKind] = {"numeric": "numeric", "strings": "strings",
                              "neurons_entities": "entities", "neurons_relations": "relations"}
-
-@dataclass
-class BenchConfig:
-    suite: str
-    backend: str
-    out: Path
-    categories: list[str] | None = None
-    ids: list[str] | None = None
-    limit: int | None = None
-    workers: int = 1
-    seed: int = 0
-    max_rounds: int = 20
-    judge: str = "offline"  # offline | an LLM backend spec; never the backend under test unless named
-    load_timeout: float = 60.0  # seconds a function script may take to load before its row is an error
-    serve: ServeMode = "loaded"  # foreign FIND scripts: loaded once per function, or one process per batch
-    unconfined: bool = False  # the user's explicit opt-out of the OS sandbox (recorded, printed)
-    concurrency: int = 1  # LLM backends: investigations at once, as threads of this process
-    max_usd: float | None = None  # dollars for the whole run; no new investigation starts once spent
-    max_usd_per_function: float | None = None  # LLM backends: each investigation's own dollar budget
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    def confine(self) -> bool:
-        """Whether untrusted code (model-written, answers, foreign scripts) runs under the OS sandbox."""
-        return not self.unconfined and sandbox_available()
-
 
 class _Watched:
     """A black box passed through, counting its outputs and the failed ones (None), so that a
@@ -160,13 +145,15 @@ class _Worker:
             stage = "scoring"
             scores = self.score(entry, inv.answer)
         except Exception as e:  # noqa: BLE001 - the row names it; the run goes on
-            return row | {"error": f"{stage} failed: {type(e).__name__}: {e}", "score": 0.0, "scores": {},
+            return row | {"status": ERROR, "error": f"{stage} failed: {type(e).__name__}: {e}", "score": None,
+                          "scores": {},
                           "black_box_calls": box.calls if box else 0,
                           "seconds": round(time.perf_counter() - start, 3)} | _box_errors(box)
         failed = box.all_failed()
         error = f"every output of the function failed: {failed}" if failed else scores.get("error")
         return row | {
-            "score": scores["score"], "scores": scores, "black_box_calls": box.calls, "rounds": inv.rounds,
+            "status": ERROR if failed else OK, "score": None if failed else scores["score"], "scores": scores,
+            "black_box_calls": box.calls, "rounds": inv.rounds,
             "seconds": round(investigated, 3), "usage": inv.usage.model_dump(),
             "answer": inv.answer.model_dump(mode="json"), "error": error,
         } | _box_errors(box)
@@ -231,7 +218,7 @@ def _crashed(entry: SuiteEntry, whole_run: int = 0) -> dict[str, Any]:
             if whole_run else "the worker process investigating this function died")
     return {"key": entry.key, "id": entry.id, "category": entry.category, "variant": entry.variant,
             "error": f"crashed: {what} (killed by a signal, out of memory, or it exited); the run went on without it",
-            "error_kind": "crashed", "score": 0.0, "scores": {}}
+            "error_kind": "crashed", "status": ERROR, "score": None, "scores": {}}
 
 
 # ----------------------------------------------------------------------------- the run
@@ -254,36 +241,53 @@ def select(cfg: BenchConfig, suite: Suite) -> list[SuiteEntry]:
 
 def check_judge(spec: str) -> Judge:
     """The judge `spec` names, or a RunError now (a bad spec, a missing API key), before any work."""
+    check_spec("judge", spec, what="--judge", build=False)  # a `local:` judge's model name, without loading it
     from agent.backends.base import MissingCredentials
+
+    from .preflight import one_line
 
     try:
         return make_judge(spec)
-    except (ValueError, MissingCredentials) as e:
-        raise RunError(str(e)) from e
+    except MissingCredentials as e:
+        raise RunError(f"--judge {spec!r}: {one_line(str(e))}") from None
+    except ValueError as e:
+        raise RunError(one_line(str(e))) from None
+
+
+def resolve_workers(workers: int) -> int:
+    """`workers` as processes: 0 means one per CPU core, at most 8."""
+    return workers or min(8, os.cpu_count() or 1)
 
 
 def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any]:
-    """Run (or resume) a benchmark; returns the summary."""
+    """Run (or resume) a benchmark; returns the summary.
+
+    Every spec is checked once before anything is built or written: the backend's form (and a
+    `local:` model's name) and the judge first, then, with the suite, the backend itself (a
+    missing API key, options that do not apply). A failure is one RunError line and no run.json."""
     from .summary import summarize, write_summary
 
     console = console or Console(stderr=True)
+    cfg.workers = resolve_workers(cfg.workers)
     check_limits(cfg)
-    # The directory first: a locked, unwritable or damaged one is refused before the suite is built.
+    # before the directory and the suite: the form, a local model's name, and an LLM's API key
+    # (an LLM backend needs no suite to be built; the others are built with it below)
+    check_spec("investigator", cfg.backend, what="--backend", build=is_llm(cfg.backend), confine=cfg.confine(),
+               **_backend_options(cfg))
+    check_judge(cfg.judge)
+    # The directory first: a locked, unwritable, damaged or other kind of one is refused before the suite is built.
     with RunDirectory(cfg.out, "bench") as run_dir:
-        check_judge(cfg.judge)
         suite = open_suite(cfg.suite)
         for problem in suite.problems:
             console.print(f"[yellow]skipped:[/] {problem}")
         # a stable name for the resume check and the worker processes ("default" resolves to a path)
         cfg.suite = f"{FIND_PREFIX}{suite.root}" if cfg.suite.startswith(FIND_PREFIX) else str(suite.root)
-        from agent.backends.base import MissingCredentials
-
-        try:  # fail now on a bad spec or a missing API key
-            check("investigator", cfg.backend, suite=suite, confine=cfg.confine(), **_backend_options(cfg))
-            if cfg.max_usd is not None and is_llm(cfg.backend):  # a run cap needs the model's price
-                check("investigator", cfg.backend, suite=suite, confine=cfg.confine(), max_usd=cfg.max_usd)
-        except (ValueError, MissingCredentials) as e:
-            raise RunError(str(e)) from e
+        # fail now on a backend that cannot be built (a missing API key, options that do not apply)
+        check_spec("investigator", cfg.backend, what="--backend", suite=suite, confine=cfg.confine(),
+                   **_backend_options(cfg))
+        if cfg.max_usd is not None and is_llm(cfg.backend):  # a run cap needs the model's price
+            check_spec("investigator", cfg.backend, what="--backend", suite=suite, confine=cfg.confine(),
+                       max_usd=cfg.max_usd)
         isolated = confinement(cfg.backend, suite, cfg.unconfined)
         if cfg.concurrency > 1 and not is_llm(cfg.backend):
             console.print(f"[yellow]note:[/] --concurrency applies to LLM backends; {cfg.backend!r} runs one "
@@ -292,14 +296,24 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
         selected = select(cfg, suite)
         identity = {"suite": cfg.suite, "backend": cfg.backend, "seed": cfg.seed, "max_rounds": cfg.max_rounds,
                     "judge": cfg.judge}
+        fixed = suite_scoring_seed(suite.manifest, [e.key for e in suite.entries])
+        scoring_seed = fixed if cfg.scoring_seed is None else cfg.scoring_seed
         meta = run_dir.start_or_resume(identity, new={
-            "scoring_seed": secrets.randbits(63), "versions": versions(), "platform": platform.platform(),
+            "scoring_seed": scoring_seed,
+            "scoring_seed_from": "the suite" if cfg.scoring_seed is None else "--scoring-seed",
+            "versions": versions(), "platform": platform.platform(),
             "created": now(), "suite_manifest": suite.manifest, "isolation": isolated, "unconfined": cfg.unconfined,
             "serve": cfg.serve,
-            "budget": {"max_rounds": cfg.max_rounds, "load_timeout": cfg.load_timeout,
+            # the builtin scientist and the reference backends follow a fixed plan: no round cap to record
+            "budget": {"max_rounds": None if writes_no_code(cfg.backend) else cfg.max_rounds,
+                       "load_timeout": cfg.load_timeout,
                        "context": None} | cfg.extra},  # the engine re-sends every observation (agent/context.py)
             latest={"concurrency": cfg.concurrency, "max_usd": cfg.max_usd,
-                    "max_usd_per_function": cfg.max_usd_per_function})
+                    "max_usd_per_function": cfg.max_usd_per_function, "price_known": price_known(cfg.backend),
+                    "config": recorded(cfg, leave_out=("extra",))})
+        if cfg.scoring_seed is not None and meta["scoring_seed"] != cfg.scoring_seed:
+            raise RunError(f"{cfg.out} was scored with scoring seed {meta['scoring_seed']}, not --scoring-seed "
+                           f"{cfg.scoring_seed}; resume it without --scoring-seed or choose another --out")
         if meta.get("isolation") != isolated:  # a resume on another machine, or with another choice
             console.print(f"[yellow]note:[/] this run started with isolation {meta.get('isolation')!r}; "
                           f"now {isolated!r}")
@@ -308,9 +322,12 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
             if deaths >= MAX_KILLS and key in {e.key for e in selected}:
                 rows[key] = _crashed(next(e for e in selected if e.key == key), whole_run=deaths)
                 run_dir.append(rows[key])
-        todo = [e for e in selected if e.key not in rows]
-        if len(todo) < len(selected):
-            console.print(f"resuming {cfg.out}: {len(selected) - len(todo)} done, {len(todo)} to go")
+        errored = [e for e in selected if e.key in rows and row_status(rows[e.key]) == ERROR]
+        todo = [e for e in selected if e.key not in rows or (cfg.retry_errors and e in errored)]
+        if len(todo) < len(selected) or errored:
+            console.print(resume_line(cfg.out, len(selected), len(todo), len(errored), cfg.retry_errors))
+        if cfg.retry_errors:
+            rows = {k: r for k, r in rows.items() if row_status(r) != ERROR}
         categories = _CategoryLines(selected, rows)
         cap = SpendingCap(cfg.max_usd, run_dir.rows())  # every row the run wrote counts
         started = set()
@@ -336,6 +353,16 @@ def run_bench(cfg: BenchConfig, console: Console | None = None) -> dict[str, Any
     return summary
 
 
+def resume_line(out: Path, selected: int, todo: int, errored: int, retry: bool) -> str:
+    """What a resume says it does: never "0 to go" while error rows hide behind it."""
+    done = selected - todo - (0 if retry else errored)
+    line = f"resuming {out}: {done} done"
+    if errored:
+        line += (f", {errored} errored (investigated again: --retry-errors)" if retry else
+                 f", {errored} errored (kept; --retry-errors investigates them again)")
+    return line + f", {todo} to go"
+
+
 class _CategoryLines:
     """The plain progress line of each category as its last selected function finishes."""
 
@@ -350,11 +377,13 @@ class _CategoryLines:
         done = [r for r in self.rows.values() if r["category"] == category]
         if len(done) < self.total[category]:
             return None
-        scores = [r["score"] for r in done if isinstance(r.get("score"), (int, float))]
+        scored = [r for r in done if row_status(r) == OK]
+        scores = [r["score"] for r in scored if isinstance(r.get("score"), (int, float))]
         mean = f"mean score {sum(scores) / len(scores):.3f}" if scores else "no score"
         unjudged = sum(r.get("scores", {}).get("unjudged") or 0 for r in done)
-        errors = sum(1 for r in done if r.get("error"))
-        extra = "".join(f", {n} {what}" for n, what in ((unjudged, "unjudged"), (errors, "failed")) if n)
+        errors = len(done) - len(scored)
+        extra = "".join(f", {n} {what}" for n, what in ((unjudged, "unjudged"), (errors, "errored, not in the mean"))
+                        if n)
         return (f"{category}: {len(done)}/{self.total[category]} done, {mean}{extra}, "
                 f"{time.perf_counter() - self.started:.1f} s")
 
@@ -393,6 +422,13 @@ def rescore(path: Path, console: Console | None = None) -> dict[str, Any]:
     from .summary import summarize, write_summary
 
     run_dir = RunDirectory(path, "bench")
+    if path.is_dir() and not run_dir.record_path.exists():
+        try:
+            kind, _ = RunDirectory.open_existing(path)
+        except RunError:
+            kind = "bench"
+        if kind != "bench":
+            raise RunError(f"{path} holds a {KINDS[kind][2]}, not a bench run: only bench runs are re-scored")
     if not run_dir.record_path.exists():
         raise RunError(f"{path} is not a run directory ({RUN_META} is missing)")
     with run_dir:
@@ -407,9 +443,11 @@ def rescore(path: Path, console: Console | None = None) -> dict[str, Any]:
         rescored = []
         with RunProgress(console or Console(stderr=True), "re-scoring", total=len(rows)) as progress:
             for row in rows:
-                if "answer" in row and row["key"] in worker.entries:
+                if "answer" in row and row["key"] in worker.entries and row_status(row) == OK:  # errors stay
                     scores = worker.score(worker.entries[row["key"]], Answer.model_validate(row["answer"]))
-                    row = row | {"score": scores["score"], "scores": scores, "error": scores.get("error")}
+                    failed = str(scores.get("error") or "").startswith("every output of the function failed")
+                    row = row | {"status": ERROR if failed else OK, "score": None if failed else scores["score"],
+                                 "scores": scores, "error": scores.get("error")}
                 rescored.append(row)
                 progress.advance()
         run_dir.replace_rows(rescored)  # interrupted before this: the saved results stay as they were

@@ -15,8 +15,9 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Literal
+from typing import Iterator
 
+from evals.bench_config import SERVE_MODES, ServeMode
 from find_functions.blackbox import BlackBoxWorker, ScriptBlackBox, SealedFunction
 from find_functions.build import default_suite
 from find_functions.jail import function_jail
@@ -24,9 +25,7 @@ from find_functions.layout import Suite, SuiteEntry, load_suite
 
 FIND_PREFIX = "find:"
 
-#: How a foreign script is served: loaded once into its own confined worker, or one process per batch.
-ServeMode = Literal["loaded", "process"]
-SERVE_MODES: tuple[ServeMode, ...] = ("loaded", "process")
+__all__ = ["FIND_PREFIX", "SERVE_MODES", "ServeMode", "open_suite", "serve"]  # the serve modes live with the config
 
 
 def open_suite(spec: str) -> Suite:

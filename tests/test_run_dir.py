@@ -78,7 +78,9 @@ def test_rows_survive_a_torn_line_and_the_last_row_of_a_key_wins(tmp_path: Path)
             fh.write('{"key": "c", "sco')  # cut short by kill -9
         assert read_results(tmp_path / "results.jsonl") == run_dir.rows()
         assert (tmp_path / "results.jsonl").read_bytes().endswith(b"}\n")  # the torn line is gone
-        assert last_per_key(run_dir.rows(), "key") == {"a": {"key": "a", "score": 0.5}, "b": {"key": "b", "score": 1.0}}
+        v = FORMAT_VERSION  # every row written through a RunDirectory carries it
+        assert last_per_key(run_dir.rows(), "key") == {"a": {"format_version": v, "key": "a", "score": 0.5},
+                                                       "b": {"format_version": v, "key": "b", "score": 1.0}}
     with pytest.raises(RunError, match="writing to a run directory needs its lock"):
         run_dir.append({"key": "d"})
 

@@ -195,7 +195,7 @@ def test_a_function_whose_every_output_failed_gets_an_error_naming_why(tmp_path:
     suite = _suite_of(tmp_path, {"f00000": "def function(x):\n    raise ValueError('no')"})
     _run(suite, tmp_path / "run", "py:tests.backends_for_tests:ProbeThenGuessBackend")
     [row] = read_results(tmp_path / "run" / "results.jsonl")
-    assert row["score"] == 0.0
+    assert row["status"] == "error" and row["score"] is None  # an error, never a silent 0
     assert row["error"].startswith("every output of the function failed: f00000: 2 of 2 inputs failed (ValueError)")
     assert row["black_box_errors"] == ["f00000: 2 of 2 inputs failed (ValueError); their outputs are None"]
 
@@ -208,14 +208,14 @@ def test_a_function_that_kills_its_worker_gets_a_final_error_row(tiny_suite: Pat
            "--backend", "py:tests.backends_for_tests:KillsItsWorkerBackend"]
     env = os.environ | {"AIA_TEST_SLEEP": "0"}
     res = _cli(*cmd, env=env)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # the run finished, with an errored function
     rows = {r["key"]: r for r in read_results(out / "results.jsonl")}
     assert len(rows) == 4 and rows["numeric/f00001"]["error_kind"] == "crashed"
     assert rows["numeric/f00001"]["error"].startswith("crashed: the worker process investigating this function died")
     assert rows["numeric/f00000"]["score"] == 1.0 and "error_kind" not in rows["numeric/f00000"]
     # resuming does not run the crashing function again: the run is complete as it stands
     res = _cli(*cmd, env=env)
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # the run finished, with an errored function
     assert len(read_results(out / "results.jsonl")) == 4
 
 
@@ -375,7 +375,7 @@ def test_a_function_that_kills_the_run_itself_is_retried_once_then_recorded(tiny
         res = _cli(*cmd, env=env)
         assert res.returncode == -9, (attempt, res.returncode, res.stderr[-500:])
     res = _cli(*cmd, env=env)  # the second resume gives up on it and finishes the rest
-    assert res.returncode == 0, res.stderr
+    assert res.returncode == 1, res.stderr  # the run finished, with errored functions
     rows = {r["key"]: r for r in read_results(out / "results.jsonl")}
     assert rows["numeric/f00001"]["error_kind"] == "crashed" and "aia process itself died 2 times" in rows[
         "numeric/f00001"]["error"]

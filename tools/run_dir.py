@@ -8,7 +8,11 @@ it writes. The rules they share live here, once:
 
 - A record says what it is: its `kind` (a key of `KINDS`) and `format_version`. Directories
   written before records carried them stay readable: `RunDirectory.open_existing` infers their
-  kind from the record's file name, here and nowhere else.
+  kind from the record's file name, here and nowhere else. Every row written through a
+  `RunDirectory` carries the `format_version` too; a row without one predates that and reads as
+  it is.
+- A directory holds one kind of run: opening it for another kind is refused (a bench run's
+  `--out` pointed at a label run would overwrite that run's summary).
 
 - One process at a time. `RunDirectory` holds an `fcntl.flock` on `RUN_DIR/.lock` for the whole
   run and writes its PID there; a second process refuses at once, naming the holder. (Two
@@ -57,6 +61,10 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "check-heads": ("check_heads.json", "labels.jsonl", "heads check"),
 }
 
+#: Kinds whose directories another kind may also open: a heads check is a label run with
+#: check_heads.json beside it, written by `aia check heads` after labeling.
+_SHARES: dict[str, tuple[str, ...]] = {"label": ("check-heads",), "check-heads": ("label",)}
+
 #: Deaths of the whole process with a key in flight after which that key is not tried again.
 MAX_KILLS = 2
 
@@ -67,7 +75,8 @@ class RunError(Exception):
 
 def read_results(path: Path, repair: bool = False) -> list[dict[str, Any]]:
     """The complete JSON lines of a rows file. A torn last line is skipped; with `repair` it is
-    also cut off the file (only the directory's lock holder may repair)."""
+    also cut off the file (only the directory's lock holder may repair). A row without a
+    `format_version` predates stamped rows (version 0) and reads as it is; a newer one is refused."""
     if not path.exists():
         return []
     data = path.read_bytes()
@@ -79,9 +88,16 @@ def read_results(path: Path, repair: bool = False) -> list[dict[str, Any]]:
     for n, line in enumerate(complete.splitlines(), 1):
         if line.strip():
             try:
-                rows.append(json.loads(line))
+                row = json.loads(line)
             except (json.JSONDecodeError, UnicodeDecodeError) as e:
                 raise RunError(f"{path}:{n} is not valid JSON ({e}); fix or remove that line") from e
+            if not isinstance(row, dict):
+                raise RunError(f"{path}:{n} is not a JSON object; fix or remove that line")
+            version = row.get("format_version", 0)
+            if not isinstance(version, int) or version > FORMAT_VERSION:
+                raise RunError(f"{path}:{n} has format_version {version!r}, newer than this aia reads "
+                               f"({FORMAT_VERSION}); upgrade aia")
+            rows.append(row)
     return rows
 
 
@@ -131,6 +147,12 @@ def stamped(kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
         raise ValueError(f"unknown kind of run directory {kind!r} (one of {', '.join(KINDS)})")
     return {"kind": kind, "format_version": FORMAT_VERSION,
             **{k: v for k, v in record.items() if k not in ("kind", "format_version")}}
+
+
+def stamped_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """`row` with the current `format_version` (a row read from an older file keeps its own, so a
+    rewrite such as a rescore does not claim a format the row was not written in)."""
+    return {"format_version": FORMAT_VERSION, **row}
 
 
 class RunDirectory:
@@ -208,6 +230,7 @@ class RunDirectory:
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._lock_fd = fd
         try:
+            self._refuse_other_kind()
             record = self.read_record()
             if record is None and self.rows_path.exists() and self.rows_path.stat().st_size:
                 raise RunError(f"{self.rows_path} exists without {self.record_path.name}: it belongs to another "
@@ -215,6 +238,18 @@ class RunDirectory:
         except BaseException:
             self.close()
             raise
+
+    def _refuse_other_kind(self) -> None:
+        """A RunError when the directory holds another kind of run (`aia bench --out` a label run
+        would otherwise write its record beside the label run's and overwrite its summary.json)."""
+        try:
+            kind, _ = RunDirectory.open_existing(self.path)
+        except RunError:
+            return  # empty, or nothing of a run in it: ours to start (a damaged record is read_record's)
+        if kind != self.kind and kind not in _SHARES.get(self.kind, ()):
+            record, rows, what = KINDS[kind]
+            raise RunError(f"{self.path} holds a {what} ({record if (self.path / record).exists() else rows}), "
+                           f"not a {self.what}; {self.elsewhere}")
 
     def close(self) -> None:
         """Release the lock (the lock file stays; an unlocked one means nobody holds the directory)."""
@@ -293,10 +328,10 @@ class RunDirectory:
         return read_results(self.rows_path, repair=True)
 
     def append(self, row: Mapping[str, Any]) -> None:
-        """Append one row, on disk (fsynced) before this returns."""
+        """Append one row (stamped with the format version), on disk (fsynced) before this returns."""
         self._require_lock()
         with open(self.rows_path, "a", encoding="utf-8") as fh:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+            fh.write(json.dumps(stamped_row(row), ensure_ascii=False) + "\n")
             fh.flush()
             os.fsync(fh.fileno())
 
@@ -322,7 +357,7 @@ class RunDirectory:
     def replace_rows(self, rows: Iterable[Mapping[str, Any]]) -> None:
         """Write all rows at once (atomically: readers see the old file or the new one)."""
         self._require_lock()
-        self._replace(self.rows_path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+        self._replace(self.rows_path, "".join(json.dumps(stamped_row(r), ensure_ascii=False) + "\n" for r in rows))
 
     def _replace(self, path: Path, text: str) -> None:
         tmp = path.with_name(path.name + ".tmp")
