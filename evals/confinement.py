@@ -10,12 +10,20 @@ and under the printed scores, so nobody mistakes an unconfined run for a sealed 
 
 from __future__ import annotations
 
+from typing import Any, Protocol, Sequence
+
 from agent.registry import UnknownSpec, entry
-from find_functions.layout import Suite
 from tools import isolation
 from tools.run_dir import RunError
 
 from . import reference_backends  # noqa: F401 - registers oracle and null, which write no code
+
+
+class Suite(Protocol):
+    """What this module reads of a suite (find_functions.layout.Suite): whether any entry is a
+    foreign script. A protocol, so evals' isolation record needs no import of the suite package."""
+
+    entries: Sequence[Any]
 
 
 def writes_no_code(backend: str) -> bool:

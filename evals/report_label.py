@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agent.registry import is_llm
 from tools.run_dir import RunError, read_results
 
 from .report_common import (
@@ -426,7 +427,7 @@ def unit_view(row: UnitRow, run_dir: Path, root: Path, simulator: str = "offline
         page.histogram = histogram(dict(sorted(groups.items(), key=lambda kv: kv[0] != "random")))
         if row.kind == "head":
             page.simulation_note = "Heads have no simulation score: no simulated activations to show."
-        elif simulator != "offline" and not all(
+        elif is_llm(simulator) and not all(
                 isinstance(ex.get("simulated"), list) for g in row.exemplars.values() for ex in g):
             page.simulation_note = (f"The run's simulator ({simulator}) is an LLM whose per-token predictions the "
                                     "run does not record, so only the real activations are shown.")

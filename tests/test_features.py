@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 from tools.activations import call_unit, read_sites
 from tools.corpus import Corpus
 from tools.exemplars import CacheSpec, dataset_exemplars
-from tools.features import FeatureError, load_direction, load_sae
+from tools.features import FeatureError, attach, load_direction, load_sae
 from tools.interventions import ablate, steer
 from tools.models import tiny_model
 from tools.units import Unit, UnitError, expand, list_units, parse_unit, unit_noun, validate
@@ -59,7 +59,7 @@ def model():
 @pytest.fixture
 def sae_model(model, tmp_path):
     model.features.clear()
-    model.attach("layer.1.resid", load_sae(saelens_dir(tmp_path)))
+    attach(model, "layer.1.resid", load_sae(saelens_dir(tmp_path)))
     yield model
     model.features.clear()
 
@@ -101,8 +101,8 @@ def test_saelens_and_sparsify_encoders_match_their_formulas(tmp_path):
 def test_attaching_checks_the_width_and_lists_the_units(model, tmp_path):
     model.features.clear()
     with pytest.raises(UnitError, match="reads vectors of 32, but layer.1.mlp of .* has 64 per token"):
-        model.attach("layer.1.mlp", load_sae(saelens_dir(tmp_path)))
-    assert model.attach("layer.1.resid", load_sae(saelens_dir(tmp_path))) == "layer.1.resid.sae"
+        attach(model, "layer.1.mlp", load_sae(saelens_dir(tmp_path)))
+    assert attach(model, "layer.1.resid", load_sae(saelens_dir(tmp_path))) == "layer.1.resid.sae"
     assert f"layer.1.resid.sae.latent.0:{N}" in list_units(model)
     assert len(expand("layer.1.resid.sae", model)) == N
     with pytest.raises(UnitError, match=f"latents 0..{N - 1}"):
@@ -117,7 +117,7 @@ def test_latent_and_direction_activations_are_the_encoder_on_the_site(sae_model,
     assert np.allclose(got, sae.encode(site)[:, :5].numpy(), atol=1e-5)
     vector = torch.randn(D)
     np.save(tmp_path / "probe.npy", vector.numpy())
-    assert sae_model.attach("layer.1.resid", load_direction(tmp_path / "probe.npy")) == "layer.1.resid.direction.probe"
+    assert attach(sae_model, "layer.1.resid", load_direction(tmp_path / "probe.npy")) == "layer.1.resid.direction.probe"
     projection = call_unit(sae_model, "layer.1.resid.direction.probe", TEXTS[:1])[0].values
     assert np.allclose(projection, (site @ (vector / vector.norm())).numpy(), atol=1e-5)
     with pytest.raises(FeatureError, match="one finite non-zero vector"):

@@ -30,7 +30,7 @@ from safetensors.torch import load_file, save_file
 from tools.activations import read_sites, unit_values
 from tools.corpus import Corpus, load_corpus, token_windows
 from tools.models import SubjectModel, cache_dir
-from tools.units import SITES, Unit, validate
+from tools.units import SITES, Unit, feature_units, validate
 
 QUANTILES = (0.25, 0.5, 0.75, 0.9, 0.99)
 #: Top windows a new cache keeps per unit: twice the 20 a labeler may read, so that a
@@ -94,11 +94,11 @@ class CacheSpec:
     def layer_path(self, layer: int) -> Path:
         """The layer's cache file; with SAEs or directions attached to the layer, one per set of
         them (their fingerprints name it), so a cache never mixes bases."""
-        extra = [f.feature for f in self.model.feature_units(layer)]
-        if not extra:
+        keys = self.model.feature_keys(layer)
+        if not keys:
             return self.directory / f"layer{layer}.safetensors"
-        h = hashlib.sha256("|".join(f"{u}:{self.model.features[u.basis_key].fingerprint()}"
-                                    for u in self.model.feature_units(layer)).encode()).hexdigest()[:12]
+        h = hashlib.sha256("|".join(f"{k}:{self.model.features[k].fingerprint()}" for k in keys).encode()
+                           ).hexdigest()[:12]
         return self.directory / f"layer{layer}-features-{h}.safetensors"
 
     def layer_complete(self, layer: int) -> bool:
@@ -113,7 +113,7 @@ class CacheSpec:
 
 def cached_families(model: SubjectModel, layer: int) -> list[Unit]:
     """The unit families one layer's cache scores: its three sites and any attached SAE or direction."""
-    return [Unit(layer, s) for s in SITES] + [u.family for u in model.feature_units(layer)]
+    return [Unit(layer, s) for s in SITES] + [u.family for u in feature_units(model, layer)]
 
 
 class _LayerState:

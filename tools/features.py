@@ -242,6 +242,24 @@ def _only_tensor(obj: object, file: Path) -> torch.Tensor:
     raise FeatureError(f"{file}: holds a {type(obj).__name__}, not a tensor")
 
 
+def attach(model: "SubjectModel", site: str, basis: Basis) -> str:
+    """Attach an SAE or a direction to a whole site of `model` (`layer.6.resid`); returns the
+    address of its units. A UnitError when it does not fit the site."""
+    from tools.units import UnitError, validate
+
+    unit = validate(site, model)
+    if unit.indices is not None or unit.feature is not None:
+        raise UnitError(f"attach to a whole site such as layer.{unit.layer}.{unit.site}, not {site}")
+    width = model.site_dim(unit.site)
+    if basis.d_in != width:
+        raise UnitError(f"{basis.source or basis.kind}: reads vectors of {basis.d_in}, but {unit} of {model.name} "
+                        f"has {width} per token")
+    feature = "sae" if isinstance(basis, SAE) else f"direction.{basis.name}"
+    key = f"{unit}.{feature}"
+    model.features[key] = basis
+    return key
+
+
 def reconstruction_quality(model: "SubjectModel", site: str, sae: SAE, ids: torch.Tensor, mask: torch.Tensor,
                            batch_size: int = 32) -> dict[str, float]:
     """How well `sae` reconstructs `site` on the token windows `ids` (scorable tokens in `mask`):

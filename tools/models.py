@@ -98,34 +98,10 @@ class SubjectModel:
         what an SAE or a direction on the site reads."""
         return {"resid": self.d_model, "mlp": self.d_mlp, "attn": self.n_heads * self.d_head}[site]
 
-    def attach(self, site: str, basis: Any) -> str:
-        """Attach an SAE or a direction (tools.features) to a whole site (`layer.6.resid`);
-        returns the address of its units. Raises ValueError when it does not fit the site."""
-        from tools.units import UnitError, validate
-
-        unit = validate(site, self)
-        if unit.indices is not None or unit.feature is not None:
-            raise UnitError(f"attach to a whole site such as layer.{unit.layer}.{unit.site}, not {site}")
-        width = self.site_dim(unit.site)
-        if basis.d_in != width:
-            raise UnitError(f"{basis.source or basis.kind}: reads vectors of {basis.d_in}, but {unit} of {self.name} "
-                            f"has {width} per token")
-        feature = "sae" if basis.kind == "sae" else f"direction.{basis.name}"
-        key = f"{unit}.{feature}"
-        self.features[key] = basis
-        return key
-
-    def feature_units(self, layer: int, site: str | None = None) -> list[Any]:
-        """The attached families of units of `layer` (one Unit per SAE or direction)."""
-        from tools.units import Unit
-
-        out = []
-        for key in sorted(self.features):
-            parts = key.split(".")
-            if int(parts[1]) == layer and (site is None or parts[2] == site):
-                feature = ".".join(parts[3:])
-                out.append(Unit(layer, parts[2], (0,) if feature.startswith("direction.") else None, feature))
-        return out
+    def feature_keys(self, layer: int, site: str | None = None) -> list[str]:
+        """Keys of the SAEs and directions attached to `layer` (and `site`), in a stable order."""
+        return [k for k in sorted(self.features)
+                if int(k.split(".")[1]) == layer and (site is None or k.split(".")[2] == site)]
 
     def unit_width(self, unit: Any) -> int:
         """How many units the family of `unit` has (a site's elements, or an SAE's latents)."""
@@ -285,25 +261,23 @@ DEVICES = "auto | cpu | cuda | cuda:N | mps"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def resolve_device(spec: str = "auto") -> str:
+def resolve_device(requested: str = "auto") -> str:
     """`auto` is the GPU when there is one (CUDA, then Apple's MPS), else the CPU; a named device
     must exist here, or a ValueError says what does."""
-    spec = spec.strip().lower()
+    device = requested.strip().lower()
     have_cuda = torch.cuda.is_available()
     have_mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
-    if spec == "auto":
+    if device == "auto":
         return "cuda" if have_cuda else "mps" if have_mps else "cpu"
-    if spec == "cpu":
-        return spec
-    if spec == "mps" and have_mps:
-        return spec
-    if spec == "cuda" or spec.startswith("cuda:"):
-        index = spec.partition(":")[2]
+    if device == "cpu" or (device == "mps" and have_mps):
+        return device
+    if device == "cuda" or device.startswith("cuda:"):
+        index = device[len("cuda:"):]
         if have_cuda and (not index or (index.isdigit() and int(index) < torch.cuda.device_count())):
-            return spec
+            return device
         found = f"{torch.cuda.device_count()} CUDA device(s)" if have_cuda else "no CUDA device"
-        raise ValueError(f"device {spec!r} is not available here ({found}); choose {DEVICES}")
-    raise ValueError(f"device {spec!r} is not available here; choose {DEVICES}")
+        raise ValueError(f"device {device!r} is not available here ({found}); choose {DEVICES}")
+    raise ValueError(f"device {device!r} is not available here; choose {DEVICES}")
 
 
 def resolve_dtype(name: str = "float32") -> torch.dtype:

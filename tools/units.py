@@ -130,6 +130,16 @@ def parse_unit(address: "str | Unit") -> Unit:
     return Unit(layer, site, None if idx is None else _parse_indices(idx, address))
 
 
+def feature_units(model: "SubjectModel", layer: int, site: str | None = None) -> list[Unit]:
+    """The attached families of units of `layer` (one Unit per SAE or direction), for listings and caches."""
+    out = []
+    for key in model.feature_keys(layer, site):
+        _, _, site_name, *rest = key.split(".")
+        feature = ".".join(rest)
+        out.append(Unit(layer, site_name, (0,) if feature.startswith("direction.") else None, feature))
+    return out
+
+
 def unit_noun(address: "str | Unit") -> str:
     """What one unit of an address is called (label rows record it): neuron, head, dim, latent or direction."""
     unit = parse_unit(address)
@@ -181,7 +191,7 @@ def list_units(model: "SubjectModel | str") -> list[str]:
         for site in sorted(SITES, key=_ORDER.get):
             width = model.site_width(site)
             out.append(str(Unit(layer, site, tuple(range(width)))))
-            for unit in model.feature_units(layer, site):
+            for unit in feature_units(model, layer, site):
                 out.append(str(unit if unit.is_single else Unit(layer, site, tuple(range(
                     model.features[unit.basis_key].width)), unit.feature)))
     return out
