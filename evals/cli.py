@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -365,6 +365,42 @@ def report(run_dir: Annotated[Path, typer.Argument(
     out.print(f"report: {index}")
 
 
+SAE_HELP = ("attach an SAE to a site: SITE=DIR (SAELens cfg.json + sae_weights.safetensors, or sparsify cfg.json + "
+            "sae.safetensors), e.g. layer.3.resid=./sae; its latents are layer.3.resid.sae.latent.I (repeatable)")
+DIRECTION_HELP = ("attach a direction to a site: SITE=FILE[:NAME] (.pt, .npy or .safetensors; NAME defaults to the "
+                  "file's stem); its unit is layer.L.SITE.direction.NAME (repeatable)")
+DEVICE_HELP = "where the model runs: auto (the GPU when there is one) | cpu | cuda | cuda:N | mps"
+DTYPE_HELP = "the model's weights and activations: float32 | bfloat16 | float16"
+
+
+def _subject(model: str, sae: Optional[list[str]], direction: Optional[list[str]], device: str, dtype: str) -> Any:
+    """The model as a name (workers load it themselves), or loaded, on its device, with the SAEs
+    and directions attached, when any of those options is given. Bad input: one line, exit 2."""
+    from tools.features import FeatureError, attach, load_direction, load_sae
+    from tools.models import load_model, resolve_device, resolve_dtype
+    from tools.units import UnitError
+
+    try:
+        where, precision = resolve_device(device), resolve_dtype(dtype)
+        if not sae and not direction and where == "cpu" and dtype == "float32":
+            return model
+        subject = load_model(model, device=where, dtype=precision)
+        for option, items in (("--sae", sae or []), ("--direction", direction or [])):
+            for item in items:
+                site, eq, path = item.partition("=")
+                if not (eq and site and path):
+                    raise ValueError(f"{option} {item!r}: expected SITE=PATH, e.g. layer.3.resid=./sae")
+                if option == "--sae":
+                    basis = load_sae(path)
+                else:
+                    file, name = (path.rsplit(":", 1) if ":" in path and not Path(path).exists() else (path, ""))
+                    basis = load_direction(file, name or None)
+                attach(subject, site, basis)
+    except (FeatureError, UnitError, ValueError, FileNotFoundError, OSError) as e:
+        raise _fail(str(e)) from None
+    return subject
+
+
 @app.command(epilog=PRICES_HELP)
 def label(
     model: Annotated[str, typer.Option(help=MODEL_CHOICES)],
@@ -383,6 +419,10 @@ def label(
     seed: Annotated[int, typer.Option(help=_label("seed"))] = LabelConfig.seed,
     concurrency: Annotated[int, typer.Option(help=_label("concurrency"))] = LabelConfig.concurrency,
     max_usd: Annotated[Optional[float], typer.Option(help=_label("max_usd"))] = LabelConfig.max_usd,
+    sae: Annotated[Optional[list[str]], typer.Option(help=SAE_HELP)] = None,
+    direction: Annotated[Optional[list[str]], typer.Option(help=DIRECTION_HELP)] = None,
+    device: Annotated[str, typer.Option(help=DEVICE_HELP)] = "auto",
+    dtype: Annotated[str, typer.Option(help=DTYPE_HELP)] = "float32",
 ) -> None:
     """Label units of a model: exemplars, synthesized and edited inputs, ablation, a description,
     and its scores beside a random and a top-token baseline."""
@@ -394,8 +434,9 @@ def label(
     from evals.runner import RunError
     from tools.units import UnitError
 
+    subject = _subject(model, sae, direction, device, dtype)
     try:
-        run_labeling(model, units_, backend, out_dir, workers=workers, k=k, corpus=corpus,
+        run_labeling(subject, units_, backend, out_dir, workers=workers, k=k, corpus=corpus,
                      max_windows=max_windows or None, simulator=simulator, max_rounds=max_rounds, seed=seed,
                      console=err, concurrency=concurrency, max_usd=max_usd)
     except (RunError, UnitError, ValueError, FileNotFoundError, MissingCredentials) as e:
@@ -481,13 +522,16 @@ def check_planted(
 
 
 @app.command()
-def units(model: Annotated[str, typer.Argument(help=MODEL_CHOICES)]) -> None:
-    """List the unit addresses of a model (e.g. layer.3.mlp.neuron.0:1536)."""
+def units(model: Annotated[str, typer.Argument(help=MODEL_CHOICES)],
+          sae: Annotated[Optional[list[str]], typer.Option(help=SAE_HELP)] = None,
+          direction: Annotated[Optional[list[str]], typer.Option(help=DIRECTION_HELP)] = None) -> None:
+    """List the unit addresses of a model (e.g. layer.3.mlp.neuron.0:1536), attached SAEs' latents too."""
     from tools.models import load_model
     from tools.units import list_units
 
+    subject = _subject(model, sae, direction, "cpu", "float32") if sae or direction else None
     try:
-        subject = load_model(model)
+        subject = subject or load_model(model)
     except (ValueError, FileNotFoundError, OSError) as e:
         raise _fail(str(e)) from None
     for line in list_units(subject):

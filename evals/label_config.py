@@ -76,22 +76,34 @@ class LabelConfig:
     backend_options: dict[str, Any] = field(default_factory=dict)
     """Options passed to the LLM backend as it is built."""
 
+    feature_quality: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Per attached SAE (its key, e.g. ``layer.3.resid.sae``): how well it reconstructs its site
+    on the run's corpus (variance explained, L0), recorded beside its description in config.json."""
+
     labeler: LabelerSettings = field(default_factory=LabelerSettings)
     """The builtin labelers' thresholds (an LLM labeler does not read them)."""
 
     def identity(self, subject: "SubjectModel") -> dict[str, Any]:
-        """The settings a resume must share (units may grow; workers may change)."""
-        return {"model": subject.name, "fingerprint": subject.fingerprint(), "backend": self.backend,
-                "k": self.k, "corpus": self.corpus, "max_windows": self.max_windows,
-                "n_random": self.n_random, "simulator": self.simulator, "seed": self.seed,
-                "max_rounds": self.max_rounds}
+        """The settings a resume must share (units may grow; workers may change). SAEs and
+        directions attached to the model are part of it (by fingerprint); a run without any has
+        the identity it always had."""
+        out = {"model": subject.name, "fingerprint": subject.fingerprint(), "backend": self.backend,
+               "k": self.k, "corpus": self.corpus, "max_windows": self.max_windows,
+               "n_random": self.n_random, "simulator": self.simulator, "seed": self.seed,
+               "max_rounds": self.max_rounds}
+        if subject.features:
+            out["features"] = {key: basis.fingerprint() for key, basis in sorted(subject.features.items())}
+        return out
 
     def config(self, subject: "SubjectModel") -> dict[str, Any]:
         """Every setting as config.json records it (the model by name; the thresholds are
         `recorded`'s, the backend options are not recorded: they may hold an API key)."""
         from evals.config_help import recorded
 
-        return {"model": subject.name, **recorded(self, leave_out=("model", "backend_options", "labeler"))}
+        features = {key: basis.describe() | self.feature_quality.get(key, {})
+                    for key, basis in sorted(subject.features.items())}
+        return {"model": subject.name, **({"features": features} if features else {}),
+                **recorded(self, leave_out=("model", "backend_options", "labeler", "feature_quality"))}
 
     def recorded(self) -> dict[str, Any]:
         """What config.json records when the run starts, beside its identity: the builtin labelers'

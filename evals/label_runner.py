@@ -57,13 +57,10 @@ CONFIG, LABELS, _ = RUN_KINDS["label"]
 SUMMARY = "summary.json"
 SCORE_KEYS = ("simulation", "detection", "fuzzing", "causal_contrast")
 BASELINES = ("random", "top_token")
-KINDS = {"mlp": "neuron", "attn": "head", "resid": "dim"}
-
-
 def unit_kind(unit: "str | Unit") -> str:
-    """``neuron`` (MLP), ``head`` (attention) or ``dim`` (residual stream)."""
-    from tools.units import parse_unit
-    return KINDS[parse_unit(unit).site]
+    """What the row's ``kind`` records: neuron, head, dim, latent or direction (tools.units.unit_noun)."""
+    from tools.units import unit_noun
+    return unit_noun(unit)
 
 
 def unit_seed(unit: str, seed: int = 0) -> int:
@@ -313,6 +310,25 @@ def finished(row: dict[str, Any]) -> bool:
     return "error" not in row or row.get("error_kind") == "crashed"
 
 
+#: Corpus windows an attached SAE's reconstruction is measured on (recorded in config.json).
+SAE_QUALITY_WINDOWS = 64
+
+
+def _sae_quality(subject: "SubjectModel", corpus: str, max_windows: int | None) -> dict[str, dict[str, float]]:
+    """Each attached SAE's reconstruction of its site on the last SAE_QUALITY_WINDOWS windows the
+    run's exemplar cache reads: what the labels of its latents stand on."""
+    from tools.corpus import load_corpus
+    from tools.exemplars import CacheSpec
+    from tools.features import SAE, reconstruction_quality
+
+    saes = {key: basis for key, basis in subject.features.items() if isinstance(basis, SAE)}
+    if not saes:
+        return {}
+    ids, mask = CacheSpec(subject, load_corpus(corpus), 64, max_windows).windows()
+    ids, mask = ids[-SAE_QUALITY_WINDOWS:], mask[-SAE_QUALITY_WINDOWS:]
+    return {key: reconstruction_quality(subject, key.rsplit(".", 1)[0], sae, ids, mask) for key, sae in saes.items()}
+
+
 def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend: str, out: Path,
                  workers: int = LabelConfig.workers, k: int = LabelConfig.k, corpus: str = LabelConfig.corpus,
                  max_windows: int | None = LabelConfig.max_windows, n_random: int = LabelConfig.n_random,
@@ -364,6 +380,7 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         subject = load_model(model) if isinstance(model, str) else model
         wanted = list(dict.fromkeys(str(u) for a in addresses for u in expand(a, subject)))
         make_labeler(backend, cfg.backend_options, frozenset(unit_kind(u) for u in wanted))
+        cfg.feature_quality = _sae_quality(subject, corpus, max_windows)
         # the units may change (a resume can widen the range); config.json names the latest request
         run_dir.start_or_resume(cfg.identity(subject), new={"created": now(), "versions": versions(), **cfg.recorded()},
                                 latest={"units": cfg.units, "concurrency": cfg.concurrency, "max_usd": cfg.max_usd,

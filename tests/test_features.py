@@ -183,3 +183,76 @@ def test_reconstruction_quality_is_one_for_an_exact_sae_and_low_for_a_random_one
     assert 0 < quality["l0"] <= D                             # each coordinate lights one of its two latents
     noisy = reconstruction_quality(model, "layer.1.resid", load_sae(saelens_dir(tmp_path)), ids, mask)
     assert noisy["variance_explained"] < 0.5
+
+
+# ----------------------------------------------------------------------------- end to end, on MiniLM
+
+def _train_minilm_sae(out: Path) -> tuple[Path, Path]:
+    """A corpus, and a small ReLU SAE trained here (seconds) on MiniLM's layer-3 residual, saved
+    in SAELens' layout."""
+    import random
+
+    from tools.models import load_model
+
+    rng = random.Random(0)
+    subjects = ["the dog", "a cat", "my brother", "the teacher", "the old man", "a young girl", "the king"]
+    verbs = ["walked to", "looked at", "painted", "sold", "bought", "found", "visited", "cleaned"]
+    objects = ["the market", "a red house", "the green field", "an old church", "a small boat", "the forest"]
+    days = ["monday", "friday", "sunday", "a rainy day", "the weekend"]
+    lines = [f"{rng.choice(subjects)} {rng.choice(verbs)} {rng.choice(objects)} on {rng.choice(days)}."
+             for _ in range(300)]
+    corpus = out / "corpus.txt"
+    corpus.write_text("\n".join(lines))
+    minilm = load_model("minilm")
+    ids = minilm.tokenize(lines[:150])
+    x = read_sites(minilm, ids, [Unit(3, "resid")])[Unit(3, "resid")][ids["attention_mask"].bool()].float()
+    torch.manual_seed(0)
+    w_enc = torch.nn.Parameter(torch.randn(x.shape[1], 16) * 0.05)
+    b_enc = torch.nn.Parameter(torch.zeros(16))
+    w_dec = torch.nn.Parameter(w_enc.detach().T.clone())
+    b_dec = torch.nn.Parameter(x.mean(0).clone())
+    opt = torch.optim.Adam([w_enc, b_enc, w_dec, b_dec], lr=5e-3)
+    for _ in range(200):
+        f = torch.relu((x - b_dec) @ w_enc + b_enc)
+        loss = ((f @ w_dec + b_dec - x) ** 2).sum(-1).mean() + 0.3 * f.sum(-1).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    sae = out / "sae"
+    sae.mkdir()
+    save_file({"W_enc": w_enc.detach().contiguous(), "b_enc": b_enc.detach(), "W_dec": w_dec.detach().contiguous(),
+               "b_dec": b_dec.detach()}, str(sae / "sae_weights.safetensors"))
+    (sae / "cfg.json").write_text(json.dumps({"d_in": x.shape[1], "d_sae": 16, "architecture": "standard",
+                                              "apply_b_dec_to_input": True}))
+    return corpus, sae
+
+
+def test_aia_label_labels_sae_latents_of_minilm_with_every_score(tmp_path):
+    import subprocess
+    import sys
+
+    corpus, sae = _train_minilm_sae(tmp_path)
+    env = {**__import__("os").environ, "AIA_CACHE_DIR": str(tmp_path / "cache")}
+    cli = [sys.executable, "-m", "evals.cli"]
+    listing = subprocess.run(cli + ["units", "minilm", "--sae", f"layer.3.resid={sae}"], capture_output=True,
+                             text=True, env=env, timeout=300)
+    assert listing.returncode == 0 and "layer.3.resid.sae.latent.0:16" in listing.stdout
+    run = subprocess.run(cli + ["label", "--model", "minilm", "--units", "layer.3.resid.sae.latent.0:2",
+                                "--sae", f"layer.3.resid={sae}", "--corpus", str(corpus), "--max-windows", "200",
+                                "--out", str(tmp_path / "run")], capture_output=True, text=True, env=env, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    rows = [json.loads(line) for line in (tmp_path / "run" / "labels.jsonl").read_text().splitlines()]
+    assert [r["unit"] for r in rows] == ["layer.3.resid.sae.latent.0", "layer.3.resid.sae.latent.1"]
+    for row in rows:
+        assert row["kind"] == "latent" and row["label"]
+        for score in ("simulation", "detection", "fuzzing", "causal_contrast"):
+            assert row["scores"][score] is not None and row["baselines"]["random"]["scores"][score] is not None
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    recorded = config["config"]["features"]["layer.3.resid.sae"]
+    assert recorded["format"] == "saelens" and 0 < recorded["variance_explained"] <= 1 and recorded["l0"] > 0
+    bad = subprocess.run(cli + ["label", "--model", "minilm", "--units", "layer.3.mlp.sae.latent.0",
+                                "--sae", f"layer.3.mlp={sae}", "--out", str(tmp_path / "bad")],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode == 2 and "reads vectors of 384, but layer.3.mlp of minilm has 1536" in bad.stderr
+    assert [line.startswith("error: ") for line in bad.stderr.splitlines() if "Loading weights" not in line
+            and line.strip()] == [True] and not (tmp_path / "bad").exists()
