@@ -12,6 +12,7 @@ import random
 
 import numpy as np
 import pytest
+import torch
 
 from agent.engine import ToolInterrupted
 from agent.messages import ToolCall
