@@ -186,8 +186,8 @@ class _Reader:
         if kind in ("system", "user", "final_request"):
             return kind, clip(e["text"])
         if kind == "assistant":
-            calls = "\n".join(f"-> {c['name']}({json.dumps(c['arguments'])})"
-                              + (f"  [unreadable: {c['error']}]" if c["error"] else "") for c in e["tool_calls"])
+            calls = "\n".join(_call_text(c) + (f"  [unreadable: {c['error']}]" if c["error"] else "")
+                              for c in e["tool_calls"])
             retries = "\n".join(f"retried: attempt {r['attempt']} failed ({r['error']}); waited {r['wait']:.1f}s"
                                 for r in e["retries"])
             u = e["usage"]
@@ -226,6 +226,17 @@ class _Reader:
             return "end", "\n".join(parts)
         # A version-0 event of a type the schema does not know: shown as written.
         return kind, clip(json.dumps({k: v for k, v in e.items() if k not in ("type", "t", "format_version")}))
+
+
+def _call_text(call: dict[str, Any]) -> str:
+    """A tool call as a person reads it: the arguments as JSON, but code (run_python,
+    check_code, submit) as the code itself, on its own lines, not an escaped string."""
+    arguments = dict(call.get("arguments") or {})
+    code = arguments.pop("code", None)
+    if not isinstance(code, str):
+        return f"-> {call['name']}({json.dumps(call.get('arguments') or {})})"
+    rest = f"({json.dumps(arguments)})" if arguments else ""
+    return f"-> {call['name']}{rest} code:\n{code.rstrip()}"
 
 
 #: Events `--brief` leaves out: the prompts, which are the same in every investigation.

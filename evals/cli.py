@@ -351,15 +351,20 @@ def _scores_line(row: dict) -> str:
 
 
 @app.command()
-def report(run_dir: Annotated[Path, typer.Argument(
-               help="a run of `aia bench` or `aia label`, or a session of `aia chat` "
-                    "(the kind is read from its files)")],
-           out_dir: Annotated[Optional[Path], typer.Option("--out", help="default RUN_DIR/report")] = None) -> None:
-    """Write a static HTML report of a bench run, label run or chat session (opens offline from file://)."""
+def report(run_dirs: Annotated[list[Path], typer.Argument(
+               help="a run of `aia bench` or `aia label`, or a session of `aia chat` (the kind is read from its "
+                    "files); two or more runs of one kind: a comparison, item by item")],
+           out_dir: Annotated[Optional[Path], typer.Option(
+               "--out", help="default RUN_DIR/report; required for a comparison")] = None) -> None:
+    """Write a static HTML report of a bench run, label run or chat session, or compare runs side by
+    side (opens offline from file://)."""
     from evals.report import ReportError, build_report
+    from evals.report_compare import build_comparison
 
+    if len(run_dirs) > 1 and out_dir is None:
+        raise _fail("comparing runs needs --out DIR (where the comparison is written)")
     try:
-        index = build_report(run_dir, out_dir)
+        index = build_comparison(run_dirs, out_dir) if len(run_dirs) > 1 else build_report(run_dirs[0], out_dir)
     except ReportError as e:
         raise _fail(str(e)) from None
     out.print(f"report: {index}")
@@ -472,11 +477,18 @@ def check_heads(
         subject = load_model(model)
         run_labeling(subject, [f"layer.{layer}.attn" for layer in range(subject.n_layers)], backend, out_dir,
                      workers=workers, max_windows=max_windows or None, console=err)
-        result = head_role_accuracy(list(latest_rows(out_dir / LABELS).values()), key)
+        from tools.run_dir import KINDS, RunDirectory, stamped
+
+        # Scored and written under the run's lock: a second process labeling into the same
+        # directory cannot change the rows between reading them and writing the result.
+        with RunDirectory(out_dir, "label"):
+            result = head_role_accuracy(list(latest_rows(out_dir / LABELS).values()), key)
+            target = out_dir / KINDS["check-heads"][0]
+            partial = target.with_suffix(".tmp")
+            partial.write_text(json.dumps(stamped("check-heads", result), indent=2) + "\n")
+            partial.replace(target)
     except (RunError, UnitError, ValueError, FileNotFoundError) as e:
         raise _fail(str(e)) from None
-    from tools.run_dir import KINDS, stamped
-    (out_dir / KINDS["check-heads"][0]).write_text(json.dumps(stamped("check-heads", result), indent=2) + "\n")
     from rich.table import Table
     table = Table(title=f"head roles of {model}: accuracy {_pct(result['accuracy'])} over {result['n']} heads")
     for col in ("role", "heads", "correct", "recall"):

@@ -480,7 +480,8 @@ def summarize(rows: list[dict[str, Any]], labeled_now: int = 0, wall_seconds: fl
     roles = [r["role"] for r in ok if r.get("role")]
     if roles:
         out["roles"] = {role: roles.count(role) for role in sorted(set(roles))}
-    usage = {k: sum(r.get("usage", {}).get(k, 0) for r in rows) for k in ("input_tokens", "output_tokens", "llm_calls")}
+    usage = {k: sum(r.get("usage", {}).get(k, 0) for r in rows)
+             for k in ("input_tokens", "output_tokens", "llm_calls", "cached_input_tokens")}
     usage["cost_usd"] = round(sum(r.get("usage", {}).get("cost_usd", 0.0) for r in rows), 6)
     out["usage"] = usage
     unit_seconds = sum(r.get("seconds", 0.0) for r in rows)

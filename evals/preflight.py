@@ -40,10 +40,9 @@ def check_spec(role: str, spec: str, *, what: str, build: bool = True, **options
 
 
 def one_line(message: str) -> str:
-    """An error message as the CLI shows it: its first line, without advice meant for Python
-    callers (the API-key error's "(or pass api_key=)")."""
-    first = message.strip().splitlines()[0] if message.strip() else message
-    return first.replace(" (or pass api_key=)", "")
+    """An error message as the CLI shows it: its first line (a library error may carry a
+    traceback-like tail or a server's whole reply)."""
+    return message.strip().splitlines()[0] if message.strip() else message
 
 
 def price_known(spec: str) -> bool | None:

@@ -60,6 +60,7 @@ def _group(rows: list[dict[str, Any]]) -> dict[str, Any]:
         "mean_seconds": _mean(r.get("seconds") for r in rows),
         "input_tokens": sum(u.get("input_tokens", 0) for u in usage),
         "output_tokens": sum(u.get("output_tokens", 0) for u in usage),
+        "cached_input_tokens": sum(u.get("cached_input_tokens", 0) for u in usage),
         "cost_usd": round(sum(u.get("cost_usd", 0.0) for u in usage), 6),
         "errors": len(all_rows) - len(rows),
     }

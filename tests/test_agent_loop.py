@@ -248,3 +248,10 @@ def test_check_code_through_the_loop(tmp_path):
     text = policy.seen[1][1][-1].text
     assert text.startswith("NMSE ") and "Worst mismatches:" in text and "code=" in text
     assert task.black_box.calls == 20
+
+
+def test_show_prints_code_as_code_not_escaped_json(tmp_path):
+    policy = ScriptedPolicy([AssistantTurn("", [call("run_python", code="x = 1\nprint(x)")]), AssistantTurn("", [])])
+    AgentBackend(policy, use_sandbox=False, budget=Budget(max_rounds=2)).investigate(linear_task(), tmp_path)
+    text = show_transcript(tmp_path)
+    assert "-> run_python code:\nx = 1\nprint(x)" in text and '"x = 1\\nprint(x)"' not in text

@@ -344,7 +344,8 @@ def test_summarize_means_margins_and_throughput() -> None:
                    "top_token": 0.35, "margin_over_top_token": 0.05, "beats_top_token_share": 0.5}
     assert set(s["scores"]) == {"simulation"}       # scores nobody has are left out
     assert s["errors"] == 1 and s["kinds"] == {"head": 1, "neuron": 3} and s["roles"] == {"induction": 1}
-    assert s["usage"] == {"input_tokens": 40, "output_tokens": 20, "llm_calls": 4, "cost_usd": 2.0}
+    assert s["usage"] == {"input_tokens": 40, "output_tokens": 20, "llm_calls": 4, "cost_usd": 2.0,
+                          "cached_input_tokens": 0}
     assert s["units_per_minute"] == 20.0            # from per-unit seconds when nothing ran now
     assert summarize(rows, labeled_now=4, wall_seconds=6.0)["units_per_minute"] == 40.0
     assert summarize([]) == {"units": 0, "errors": 0, "kinds": {}}

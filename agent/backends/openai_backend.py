@@ -24,7 +24,7 @@ from agent.tools_registry import ToolRegistry
 def require_key(explicit: str | None, variable: str) -> str:
     key = explicit or os.environ.get(variable)
     if not key:
-        raise MissingCredentials(f"{variable} is not set: export {variable}=... (or pass api_key=)")
+        raise MissingCredentials(f"{variable} is not set: export {variable}=...")
     return key
 
 
