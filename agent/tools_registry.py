@@ -686,7 +686,8 @@ def compare(kind: str, inputs: list, expected: list, predicted: list, errors: li
 def check_code(ctx: ToolContext, code: str, points: int = 200) -> ToolOutput:
     """Run candidate answer code against f on fresh inputs (new ones at every check, never the held-out scoring
     points) and report an error figure (NMSE for numbers, as scored; exact-match rate for strings) and the worst
-    mismatches. Each input costs one black-box call.
+    mismatches. Each input costs one black-box call; numeric inputs two (f is evaluated twice, to tell noise from
+    error: a noisy f is compared by the mean of the two).
 
     Args:
         code: Python code defining `def function(x):`, as you would submit it.
@@ -697,10 +698,30 @@ def check_code(ctx: ToolContext, code: str, points: int = 200) -> ToolOutput:
     ctx.checks += 1
     inputs = check_inputs(ctx.task, points, ctx.checks)
     inputs, expected = ctx.evaluate(inputs)
+    note = ""
+    if ctx.task.kind == "numeric":
+        expected, floor = _mean_of_repeats(expected, ctx.evaluate(inputs)[1])
+        if floor is not None:
+            note = "\n" + render("check_noise", floor=floor)
     predicted, errors, error = run_candidate(ctx, code, inputs)
     if error:
         return ToolOutput(f"check_code: the code failed: {error}", is_error=True)
-    return ToolOutput(compare(ctx.task.kind, inputs, expected, predicted, errors))
+    return ToolOutput(compare(ctx.task.kind, inputs, expected, predicted, errors) + note)
+
+
+def _mean_of_repeats(first: list, second: list) -> tuple[list, float | None]:
+    """f's outputs on the same inputs twice: (their mean, and the NMSE the noise-free f would score
+    against that mean), or (the first, None) when they agree. Two noisy draws differ by twice the
+    noise variance; their mean carries half of it, hence the floor `sum((a - b)^2) / 4 / sum(mean^2)`."""
+    a = [output_as_float(y) for y in first]
+    b = [output_as_float(y) for y in second]
+    finite = [(x, y) for x, y in zip(a, b) if math.isfinite(x) and math.isfinite(y)]
+    diff = sum((x - y) ** 2 for x, y in finite)
+    if not finite or diff <= 1e-12 * max(1.0, sum(x * x for x, _ in finite)):
+        return first, None
+    mean = [(x + y) / 2 if math.isfinite(x) and math.isfinite(y) else e for x, y, e in zip(a, b, first)]
+    norm = sum(((x + y) / 2) ** 2 for x, y in finite)
+    return mean, (diff / 4 / norm if norm else math.inf)
 
 
 def _submit(ctx: ToolContext, description: str, code: str | None, domain: list[float] | None,

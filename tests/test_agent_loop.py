@@ -247,7 +247,24 @@ def test_check_code_through_the_loop(tmp_path):
     AgentBackend(policy).investigate(task, tmp_path)
     text = policy.seen[1][1][-1].text
     assert text.startswith("NMSE ") and "Worst mismatches:" in text and "code=" in text
-    assert task.black_box.calls == 20
+    assert task.black_box.calls == 40 and "noisy" not in text      # each input twice: f repeats exactly
+
+
+@needs_sandbox
+def test_check_code_compares_a_noisy_f_by_the_mean_of_two_calls_and_states_the_floor(tmp_path):
+    import random
+
+    noise = random.Random(0)
+    policy = ScriptedPolicy([
+        AssistantTurn("", [call("check_code", code="def function(x):\n    return 2 * x + 1", points=200)]),
+        AssistantTurn("", [call("submit", description="2x+1", code=GOOD_CODE)]),
+    ])
+    task = Task(id="noisy", kind="numeric", black_box=CountingBox(lambda x: 2 * x + 1 + noise.gauss(0, 40)))
+    AgentBackend(policy).investigate(task, tmp_path)
+    text = policy.seen[1][1][-1].text
+    nmse = float(text.split()[1])
+    floor = float(text.split("would score NMSE about ")[1].split()[0])
+    assert "f is noisy" in text and 0.5 * floor < nmse < 2 * floor      # the right code sits at the noise floor
 
 
 def test_show_prints_code_as_code_not_escaped_json(tmp_path):
