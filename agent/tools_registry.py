@@ -15,6 +15,7 @@ import math
 import random
 import re
 import typing
+import unicodedata
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Callable, Iterable
@@ -129,8 +130,12 @@ TextInput = Annotated[str, BeforeValidator(_text_input)]
 
 
 def format_value(v: Any) -> str:
+    """A value as observations show it: floats to 6 significant digits; strings as Python literals
+    with combining marks escaped too (repr leaves them in, so 'e\\u0301' would look like 'é')."""
     if isinstance(v, float):
         return f"{v:.6g}"
+    if isinstance(v, str):
+        return "".join(f"\\u{ord(c):04x}" if unicodedata.category(c).startswith("M") else c for c in repr(v))
     return repr(v)
 
 

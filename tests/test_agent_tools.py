@@ -239,3 +239,11 @@ def test_call_function_shows_why_the_serving_answered_none():
     assert text.splitlines()[2] == ("[note: f00001: input 1 contains a newline, which the serving cannot carry; "
                                     "its output is None]")
     assert "[note" not in run(c, "call_function", inputs=["cd"]).text  # only this call's incidents
+
+
+def test_string_observations_escape_combining_marks():
+    from agent.tools_registry import format_value
+
+    shown = format_value("e\u0301\u00e9")
+    assert shown == "'e\\u0301\u00e9'" and eval(shown) == "e\u0301\u00e9"   # still the literal of the same string
+    assert format_value("a\u00a0b") == "'a\\xa0b'" and format_value(0.1 + 0.2) == "0.3"
