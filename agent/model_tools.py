@@ -333,8 +333,9 @@ def unit_stats(ctx: ModelToolContext, unit: str) -> ToolOutput:
 
 @tool()
 def search_corpus(ctx: ModelToolContext, unit: str, word: str, k: int = 10) -> ToolOutput:
-    """Find corpus windows containing a word (whole word, any case) and return them with the unit's activation,
-    strongest first: does the unit fire on this word in natural text, and in which contexts?
+    """Find corpus windows containing a word (whole word, any case) and return them ranked by the unit's activation
+    on that word (the window's peak, which may sit on another token, is shown beside it): does the unit fire on this
+    word in natural text, and in which contexts?
 
     Args:
         unit: One unit, e.g. layer.3.mlp.neuron.117.
@@ -354,8 +355,10 @@ def search_corpus(ctx: ModelToolContext, unit: str, word: str, k: int = 10) -> T
     if not found:
         return ToolOutput(f"no corpus window contains the word {word!r}", data={"unit": str(parsed), "windows": []})
     lines = [f"{total} corpus windows contain {word!r}; the {min(total, 64)} first were run; "
-             f"the strongest {min(k, len(found))} for {parsed} (peak token marked):"]
-    lines += [f"{i}. {e.score:.3g}: {snippet(e)}" for i, e in enumerate(found[:k], 1)]
+             f"the {min(k, len(found))} where {parsed} is strongest on {word!r} (activation on the word, then the "
+             f"window's peak, peak token marked):"]
+    lines += [f"{i}. {_num(e.at_word)} on {word!r} (peak {e.score:.3g}): {snippet(e)}"
+              for i, e in enumerate(found[:k], 1)]
     return ToolOutput("\n".join(lines), data={"unit": str(parsed), "windows": found[:k], "matches": total})
 
 

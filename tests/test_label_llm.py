@@ -161,4 +161,9 @@ def test_labeling_split_serves_up_to_20_windows_and_corpus_search_hides_held_out
     assert found and not {e.window for e in found} & forbidden
     assert out.data["matches"] >= len(found)
     assert all("river" in [t.lower() for t in e.tokens] for e in found)
-    assert [e.score for e in found] == sorted((e.score for e in found), reverse=True)
+    # ranked by the activation on the word itself, which is the max over the word's own tokens
+    assert [e.at_word for e in found] == sorted((e.at_word for e in found), reverse=True)
+    for e in found:
+        on_word = [v for t, v in zip(e.tokens, e.values) if t.lower() == "river"]
+        assert e.at_word == pytest.approx(max(on_word)) and e.at_word <= e.score
+    assert f"{found[0].at_word:.3g} on 'river' (peak" in out.text

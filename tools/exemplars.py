@@ -46,8 +46,10 @@ class Exemplar:
     tokens: list[str]
     values: list[float]
     score: float
-    kind: str                 # "top", "random" or "quantile"
+    kind: str                 # "top", "random", "quantile" or "search"
     quantile: float | None = None
+    #: Search results: the unit's largest activation on the searched word's tokens.
+    at_word: float | None = None
 
     def text(self) -> str:
         return "".join(t.replace("Ġ", " ").replace("▁", " ") for t in self.tokens)
@@ -385,8 +387,9 @@ def search_windows(model: SubjectModel, unit: "str | Unit", word: str, corpus: "
                    window: int = 64, max_windows: int | None = None, root: Path | None = None,
                    limit: int = 64, exclude: "set[int] | frozenset[int]" = frozenset()) -> tuple[list[Exemplar], int]:
     """Corpus windows containing ``word`` as a whole word (``tools.words``, case-insensitive), with the
-    unit's activations, strongest first: (the first ``limit`` matching windows, scored; how many
-    windows match in all).  Windows in ``exclude`` (held out for scoring) are never read."""
+    unit's activations, ranked by the activation on the word itself (``at_word``; a window's peak
+    may sit elsewhere): (the first ``limit`` matching windows, scored; how many windows match in
+    all).  Windows in ``exclude`` (held out for scoring) are never read."""
     from tools.words import words_of
     unit = validate(unit, model)
     if not unit.is_single:
@@ -397,18 +400,22 @@ def search_windows(model: SubjectModel, unit: "str | Unit", word: str, corpus: "
     corpus = load_corpus(corpus) if isinstance(corpus, str) else corpus
     spec = CacheSpec(model, corpus, window, max_windows, root)
     ids, mask = spec.windows()
-    hits = []
+    hits: list[int] = []
+    spans: dict[int, list[int]] = {}        # window -> positions of the word's tokens
     for w in range(len(ids)):
         if w in exclude:
             continue
         tokens = model.tokenizer.convert_ids_to_tokens(ids[w].tolist())
-        if any(found == target for _, _, found in words_of(tokens)):
+        positions = [i for s, e, found in words_of(tokens) if found == target for i in range(s, e)]
+        if positions:
             hits.append(w)
+            spans[w] = positions
     chosen = hits[:limit]
     if not chosen:
         return [], 0
     vals = _window_values(model, unit, ids[chosen]).masked_fill(~mask[chosen], float("nan"))
     out = [Exemplar(window=w, tokens=model.tokenizer.convert_ids_to_tokens(ids[w].tolist()), values=v.tolist(),
-                    score=float(v.nan_to_num(float("-inf")).max()), kind="search")
+                    score=float(v.nan_to_num(float("-inf")).max()), kind="search",
+                    at_word=float(v[spans[w]].nan_to_num(float("-inf")).max()))
            for w, v in zip(chosen, vals)]
-    return sorted(out, key=lambda e: -e.score), len(hits)
+    return sorted(out, key=lambda e: -(e.at_word if e.at_word is not None else e.score)), len(hits)
