@@ -47,3 +47,32 @@ def test_pairs_from_jsonl_and_their_errors(tmp_path):
     with pytest.raises(ValueError, match=r"pairs.jsonl:1: expected a JSON object with clean, corrupt, answer"):
         load_pairs(path)
     assert np.isnan(recovery_of([], {"x"})["precision"]) and recovery_of(["x", "y"], {"x"})["precision"] == 0.5
+
+
+def test_aia_localize_streams_rows_resumes_without_redoing_and_scores_against_the_truth(tmp_path):
+    import subprocess
+    import sys
+
+    from tools.run_dir import read_results
+
+    cli = [sys.executable, "-m", "evals.cli", "localize", "--model", "toy-induction"]
+    first = subprocess.run(cli + ["--task", "induction", "--pairs", "8", "--out", str(tmp_path / "run")],
+                           capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stderr[-2000:]
+    rows = read_results(tmp_path / "run" / "effects.jsonl")
+    assert sorted(r["key"] for r in rows) == sorted(f"{s}:{i}" for s in ("attribution", "exact") for i in range(8))
+    result = json.loads((tmp_path / "run" / "localization.json").read_text())
+    assert result["recovery"]["precision"] == 1.0 and "precision 1.00" in first.stdout
+    kept = (tmp_path / "run" / "effects.jsonl").read_text()
+    (tmp_path / "run" / "localization.json").unlink()
+    again = subprocess.run(cli + ["--task", "induction", "--pairs", "8", "--out", str(tmp_path / "run")],
+                           capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and (tmp_path / "run" / "effects.jsonl").read_text() == kept   # nothing redone
+    assert json.loads((tmp_path / "run" / "localization.json").read_text())["found"] == result["found"]
+    clash = subprocess.run(cli + ["--task", "induction", "--pairs", "9", "--out", str(tmp_path / "run")],
+                           capture_output=True, text=True, timeout=600)
+    assert clash.returncode == 2 and "pairs: was 8, now 9" in clash.stderr
+    bad = subprocess.run(cli + ["--task", "copying", "--out", str(tmp_path / "bad")], capture_output=True, text=True,
+                         timeout=600)
+    assert bad.returncode == 2 and "unknown task 'copying': choose induction or a JSONL file" in bad.stderr
+    assert not (tmp_path / "bad").exists()

@@ -166,76 +166,102 @@ def patch_heads(model: SubjectModel, clean: torch.Tensor, corrupt: torch.Tensor,
     return float(metric(st["logits"][:, -1].float())[0])
 
 
-def localize_heads(model: SubjectModel, pairs: list[ContrastPair], min_effect: float = 0.0,
-                   exhaustive_heads: int = 256, verify_top: int = 32,
-                   progress: Callable[[str], None] | None = None) -> Localization:
-    """The default plan (module doc): attribution on all heads, exact patching to verify, intervals.
+class PairRun:
+    """One contrast pair prepared for patching: token ids and the answer-minus-wrong logit metric."""
 
-    `exhaustive_heads`: up to this many heads in the model, every head is patched exactly; above
-    it only attribution's `verify_top` strongest are."""
+    def __init__(self, model: SubjectModel, pair: ContrastPair) -> None:
+        self.model = model
+        self.clean, self.corrupt = _ids(model, pair.clean), _ids(model, pair.corrupt)
+        self.metric = logit_diff(model, pair.answer, pair.wrong)
+
+    def attribution(self) -> np.ndarray:
+        """[L, H] recovery per head, estimated by attribution patching (one forward and backward)."""
+        return attribution_sweep(self.model, self.clean, self.corrupt, over="heads", metric=self.metric).recovery()
+
+    def exact(self, heads: list[tuple[int, int]] | None = None) -> np.ndarray:
+        """[L, H] recovery per head by exact patching: every head, or only `heads` (others NaN)."""
+        if heads is None:
+            return patching_sweep(self.model, self.clean, self.corrupt, over="heads", metric=self.metric).recovery()
+        out = np.full((self.model.n_layers, self.model.n_heads), np.nan)
+        for layer, h in heads:
+            out[layer, h] = patch(self.model, self.clean, self.corrupt, f"layer.{layer}.attn.head.{h}",
+                                  metric=self.metric).recovery
+        return out
+
+    def set_recovery(self, heads: list[tuple[int, int]]) -> float | None:
+        """Recovery when all of `heads` are patched in together (None when clean and corrupt agree)."""
+        from tools.interventions import _last_logits
+
+        full = float(self.metric(_last_logits(self.model, self.clean))[0])
+        none = float(self.metric(_last_logits(self.model, self.corrupt))[0])
+        if abs(full - none) <= 1e-9:
+            return None
+        return (patch_heads(self.model, self.clean, self.corrupt, heads, self.metric) - none) / (full - none)
+
+
+def candidates(model: SubjectModel, attribution: np.ndarray, exhaustive_heads: int = 256,
+               verify_top: int = 32) -> list[tuple[int, int]] | None:
+    """Heads to verify by exact patching: None (all of them) on a model with at most
+    `exhaustive_heads` heads, else the `verify_top` largest by |mean attribution| ([L, H])."""
+    if model.n_layers * model.n_heads <= exhaustive_heads:
+        return None
+    order = np.argsort(-np.abs(attribution), axis=None)[:verify_top]
+    return [divmod(int(i), model.n_heads) for i in order]
+
+
+def summarize(model: SubjectModel, runs: list[PairRun], attribution: np.ndarray, exact: np.ndarray,
+              min_effect: float = 0.0, seconds: dict[str, float] | None = None) -> Localization:
+    """Mediators from per-pair effects: `attribution` [pairs, L, H], `exact` [pairs, L, H] (NaN
+    where a head was not verified); intervals, the found set, its faithfulness, attribution's agreement."""
     import time
 
-    if not pairs:
-        raise ValueError("localize needs at least one contrast pair")
-    say = progress or (lambda line: None)
-    layers, heads = model.n_layers, model.n_heads
-    seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
-    attributed = []
-    metrics = []
-    for pair in pairs:
-        clean, corrupt = _ids(model, pair.clean), _ids(model, pair.corrupt)
-        metric = logit_diff(model, pair.answer, pair.wrong)
-        metrics.append((clean, corrupt, metric))
-        attributed.append(attribution_sweep(model, clean, corrupt, over="heads", metric=metric).recovery())
-    seconds["attribution"] = time.perf_counter() - t0
-    attribution = np.nanmean(np.stack(attributed), axis=0)                  # [L, H]
-    say(f"attribution patching: {len(pairs)} pairs, {layers * heads} heads")
-    t0 = time.perf_counter()
-    if layers * heads <= exhaustive_heads:
-        exact = np.stack([patching_sweep(model, c, x, over="heads", metric=m).recovery() for c, x, m in metrics])
-        checked = [(layer, h) for layer in range(layers) for h in range(heads)]
-    else:
-        order = np.argsort(-attribution, axis=None)[:verify_top]
-        checked = [divmod(int(i), heads) for i in order]
-        exact = np.full((len(pairs), layers, heads), np.nan)
-        for p, (c, x, m) in enumerate(metrics):
-            for layer, h in checked:
-                exact[p, layer, h] = patch(model, c, x, f"layer.{layer}.attn.head.{h}", metric=m).recovery
-    seconds["exact"] = time.perf_counter() - t0
-    say(f"exact patching: {len(checked)} heads verified")
+    mean_attribution = np.nanmean(attribution, axis=0)
+    checked = [(layer, h) for layer in range(model.n_layers) for h in range(model.n_heads)
+               if np.isfinite(exact[:, layer, h]).any()]
     mediators = []
     for layer, h in checked:
         values = exact[:, layer, h]
         values = values[np.isfinite(values)]
-        if len(values) == 0:
-            continue
         mean, low, high = _interval(values, len(checked))
-        mediators.append(Mediator(f"layer.{layer}.attn.head.{h}", mean, low, high, float(attribution[layer, h])))
+        mediators.append(Mediator(f"layer.{layer}.attn.head.{h}", mean, low, high, float(mean_attribution[layer, h])))
     mediators.sort(key=lambda m: -abs(m.effect))
     found = [m.unit for m in mediators if (m.low > 0 or m.high < 0) and abs(m.effect) >= min_effect]
     t0 = time.perf_counter()
     faithfulness = float("nan")
     if found:
         heads = [(int(u.split(".")[1]), int(u.split(".")[4])) for u in found]
-        recovered = []
-        for clean, corrupt, metric in metrics:
-            full, none = float(metric(_last(model, clean))[0]), float(metric(_last(model, corrupt))[0])
-            if abs(full - none) > 1e-9:
-                recovered.append((patch_heads(model, clean, corrupt, heads, metric) - none) / (full - none))
+        recovered = [r for r in (run.set_recovery(heads) for run in runs) if r is not None]
         faithfulness = float(np.mean(recovered)) if recovered else float("nan")
-    seconds["circuit"] = time.perf_counter() - t0
+    seconds = dict(seconds or {}, circuit=time.perf_counter() - t0)
     k = max(1, len(found))
     by_attr = sorted(mediators, key=lambda m: -abs(m.attribution))
     share = len({m.unit for m in mediators[:k]} & {m.unit for m in by_attr[:k]}) / k
-    return Localization(mediators, found, min_effect, faithfulness, len(pairs), len(checked), _spearman(
+    return Localization(mediators, found, min_effect, faithfulness, len(runs), len(checked), _spearman(
         [m.attribution for m in mediators], [m.effect for m in mediators]), share, seconds)
 
 
-def _last(model: SubjectModel, ids: torch.Tensor) -> torch.Tensor:
-    from tools.interventions import _last_logits
+def localize_heads(model: SubjectModel, pairs: list[ContrastPair], min_effect: float = 0.0,
+                   exhaustive_heads: int = 256, verify_top: int = 32,
+                   progress: Callable[[str], None] | None = None) -> Localization:
+    """The default plan (module doc), in memory: attribution on all heads, exact patching to verify
+    (every head up to `exhaustive_heads`, else attribution's `verify_top`), intervals, the circuit.
+    `evals.localize_runner` runs the same stages resumably, one row per pair."""
+    import time
 
-    return _last_logits(model, ids)
+    if not pairs:
+        raise ValueError("localize needs at least one contrast pair")
+    say = progress or (lambda line: None)
+    runs = [PairRun(model, pair) for pair in pairs]
+    t0 = time.perf_counter()
+    attribution = np.stack([run.attribution() for run in runs])
+    seconds = {"attribution": time.perf_counter() - t0}
+    say(f"attribution patching: {len(pairs)} pairs, {model.n_layers * model.n_heads} heads")
+    t0 = time.perf_counter()
+    heads = candidates(model, np.nanmean(attribution, axis=0), exhaustive_heads, verify_top)
+    exact = np.stack([run.exact(heads) for run in runs])
+    seconds["exact"] = time.perf_counter() - t0
+    say(f"exact patching: {model.n_layers * model.n_heads if heads is None else len(heads)} heads verified")
+    return summarize(model, runs, attribution, exact, min_effect, seconds)
 
 
 def _spearman(a: list[float], b: list[float]) -> float:

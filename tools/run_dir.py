@@ -59,6 +59,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "bench": ("run.json", "results.jsonl", "bench run"),
     "check-planted": ("check.json", "planted.jsonl", "planted check"),
     "check-heads": ("check_heads.json", "labels.jsonl", "heads check"),
+    "localize": ("localize.json", "effects.jsonl", "localize run"),
 }
 
 #: Kinds whose directories another kind may also open: a heads check is a label run with
