@@ -250,7 +250,8 @@ def _assert_sealed(box: object, script: Path) -> None:
             assert secret not in text, f"{secret!r} leaks through {text[:200]!r}"
     with pytest.raises(TypeError, match="pickled"):
         pickle.dumps(box)
-    public = {name for name in dir(box) if not name.startswith("_")}
+    # nnsight mounts `save` on every object once a trace has run: what every object has leaks nothing
+    public = {name for name in dir(box) if not name.startswith("_")} - set(dir(object()))
     assert public == {"calls", "errors"}
 
 
