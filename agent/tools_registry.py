@@ -26,6 +26,7 @@ from agent.ledger import HypothesisUpdate, Ledger
 from agent.messages import ToolCall
 from agent.task import Answer, Task, output_as_float
 from prompts import render
+from tools.plots import nice_step
 
 
 @dataclass
@@ -469,18 +470,6 @@ def plot_function(ctx: ToolContext, low: float, high: float, points: int = 101) 
         summary += f"; {points - len(finite)} input(s) gave no finite output"
     return ToolOutput(f"{summary}.\nSamples: {sample}", images=[_line_plot(finite, low, high)] if finite else [],
                       data={"inputs": xs + round_xs, "outputs": ys + round_ys})
-
-
-def nice_step(span: float, target: int) -> float:
-    """A 1-2-5 step that cuts `span` into about `target` parts (axis ticks, round sample inputs)."""
-    raw = span / max(1, target)
-    if raw <= 0 or not math.isfinite(raw):
-        return 1.0
-    power = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 5, 10):
-        if raw <= factor * power:
-            return factor * power
-    return 10 * power
 
 
 def round_inputs(low: float, high: float, most: int = 15) -> list[float]:

@@ -19,6 +19,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from tools.plots import nice_step
+
 #: The plot's size in SVG pixels, and the margins the axis labels live in.
 WIDTH, HEIGHT = 940, 360
 LEFT, RIGHT, TOP, BOTTOM = 64, 16, 12, 34
@@ -32,18 +34,6 @@ def _finite(v: Any) -> float | None:
     if isinstance(v, bool) or not isinstance(v, (int, float)):
         return None
     return float(v) if math.isfinite(v) else None
-
-
-def nice_step(span: float, target: int) -> float:
-    """A 1-2-5 step cutting `span` into about `target` parts."""
-    raw = span / max(1, target)
-    if raw <= 0 or not math.isfinite(raw):
-        return 1.0
-    power = 10 ** math.floor(math.log10(raw))
-    for factor in (1, 2, 5, 10):
-        if raw <= factor * power:
-            return factor * power
-    return 10 * power
 
 
 def ticks(lo: float, hi: float, target: int = 6) -> list[float]:

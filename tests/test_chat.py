@@ -39,6 +39,19 @@ ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 # ----------------------------------------------------------------------------- in-process
 
+def typed(lines: list[str]):
+    """What `ChatApp.loop` reads: the given lines, then end of input (Ctrl-D)."""
+    pending = iter(lines)
+
+    def read(prompt: str) -> str:
+        line = next(pending, None)
+        if line is None:
+            raise EOFError
+        return line
+
+    return read
+
+
 def test_slash_commands_parse_into_tool_calls():
     assert parse_command("/units").call.name == "list_units"
     c = parse_command("/call layer.0.mlp.neuron.1 the river bank | it's a stone")
@@ -156,15 +169,7 @@ def test_chat_app_in_process_saves_command_images_and_answers_exemplar_questions
     screen = io.StringIO()
     session = Session.create(tmp_path / "s", "tiny", "builtin")
     app = ChatApp(session, ctx, BuiltinResponder(), Console(file=screen, width=200))
-    lines = iter([f"/exemplars {UNIT} 3 image", f"show exemplars of {UNIT}", "/hypotheses"])
-
-    def read(prompt: str) -> str:
-        line = next(lines, None)
-        if line is None:
-            raise EOFError
-        return line
-
-    app.loop(read)
+    app.loop(typed([f"/exemplars {UNIT} 3 image", f"show exemplars of {UNIT}", "/hypotheses"]))
     session.close()
     text = screen.getvalue()
     assert f"Top 3 exemplars of {UNIT}" in text and f"[image: {tmp_path / 's' / 'images' / '0001.png'}]" in text
@@ -353,15 +358,7 @@ def test_the_screen_folds_tool_outputs_shows_ledger_changes_once_and_renders_mar
     screen = io.StringIO()
     session = Session.create(tmp_path / "s", "tiny", "scripted")
     app = ChatApp(session, ctx, policy, Console(file=screen, width=200))
-    lines = iter(["what does it do?", "/more"])
-
-    def read(prompt: str) -> str:
-        line = next(lines, None)
-        if line is None:
-            raise EOFError
-        return line
-
-    app.loop(read)
+    app.loop(typed(["what does it do?", "/more"]))
     session.close()
     text = screen.getvalue()
     before_more = text[: text.index("It fires on numbers")]
@@ -388,15 +385,7 @@ def test_a_spinner_with_the_elapsed_time_runs_while_work_does(tmp_path, monkeypa
     screen = io.StringIO()
     session = Session.create(tmp_path / "s", "tiny", "builtin")
     app = ChatApp(session, ctx, BuiltinResponder(), Console(file=screen, width=120, force_terminal=True))
-    lines = iter(["/units"])
-
-    def read(prompt: str) -> str:
-        line = next(lines, None)
-        if line is None:
-            raise EOFError
-        return line
-
-    app.loop(read)
+    app.loop(typed(["/units"]))
     session.close()
     shown = ANSI.sub("", screen.getvalue())
     assert "running list_units … 1s" in shown                  # the elapsed time counts up

@@ -5,6 +5,7 @@ a path.
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Sequence
 
@@ -107,3 +108,15 @@ def sweep_heatmap(sweep, path: "str | Path | None" = None) -> Image.Image:
     with np.errstate(divide="ignore", invalid="ignore"):
         rec = sweep.recovery()
     return heatmap(rec, rows, cols, title=f"{sweep.over} patching: recovery of the clean metric", path=path)
+
+
+def nice_step(span: float, target: int) -> float:
+    """A 1-2-5 step that cuts `span` into about `target` parts (axis ticks, round sample inputs)."""
+    raw = span / max(1, target)
+    if raw <= 0 or not math.isfinite(raw):
+        return 1.0
+    power = 10 ** math.floor(math.log10(raw))
+    for factor in (1, 2, 5, 10):
+        if raw <= factor * power:
+            return factor * power
+    return 10 * power
