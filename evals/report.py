@@ -182,7 +182,7 @@ def investigation_from_result(row: dict[str, Any], run_dir: Path, out: Path) -> 
     log_dir = run_dir / category / fid
     events, note = read_events(
         log_dir, "No transcript: this backend wrote none, or the investigation failed before it started one.")
-    hypotheses, timeline = ledger_views(ledger_of(events))
+    hypotheses, timeline = ledger_views(ledger_of(events), events)
     answer = row.get("answer") or next((e["answer"] for e in reversed(events) if e["type"] == "end"), None)
     answer = answer if isinstance(answer, dict) else {}
     raw_scores = row.get("scores")

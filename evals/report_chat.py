@@ -65,7 +65,7 @@ def build_chat_report(session_dir: Path, out: Path | None = None) -> Path:
     if meta.get("kind") != "chat":
         raise ReportError(f"{session_dir / SESSION} is a session of kind {meta.get('kind')!r}, expected 'chat'")
     events, note = read_events(session_dir, "No transcript: the session ended before anything was said.")
-    hypotheses, timeline = ledger_views(ledger_of(events))
+    hypotheses, timeline = ledger_views(ledger_of(events), events)
     out = Path(out) if out is not None else session_dir / REPORT_DIR
     shown = {k: meta[k] for k in META_SHOWN if k in meta} | {k: v for k, v in meta.items()
                                                               if k not in META_SHOWN and k != "kind"}

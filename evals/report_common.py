@@ -300,17 +300,33 @@ def ledger_of(events: list[dict[str, Any]]) -> dict[str, Any]:
     return ledger
 
 
-def ledger_views(ledger: dict[str, Any]) -> tuple[list[HypothesisView], list[LedgerRound]]:
-    """The final state of each hypothesis, and the round-by-round timeline of how it got there."""
+def _statements_then(events: list[dict[str, Any]]) -> dict[tuple[str, int], str]:
+    """(hypothesis, history index) -> its statement in the snapshot where that entry first
+    appeared: a hypothesis reworded later keeps its earlier wording in the timeline."""
+    out: dict[tuple[str, int], str] = {}
+    for e in events:
+        if e["type"] in ("hypotheses", "end") and e.get("ledger"):
+            for key, h in e["ledger"].items():
+                for n in range(len(h["history"])):
+                    out.setdefault((key, n), h["statement"])
+    return out
+
+
+def ledger_views(ledger: dict[str, Any], events: list[dict[str, Any]] | None = None
+                 ) -> tuple[list[HypothesisView], list[LedgerRound]]:
+    """The final state of each hypothesis, and the round-by-round timeline of how it got there,
+    each step with the statement as it stood then (from the transcript's snapshots, `events`)."""
     hypotheses = [HypothesisView(h["id"], h["statement"], h["status"]) for h in ledger.values()]
+    then = _statements_then(events or [])
     rounds: dict[int, list[LedgerMove]] = {}
-    for h in ledger.values():
+    for key, h in ledger.items():
         for n, (rnd, status, evidence) in enumerate(h["history"]):
             if n == 0:
                 action = "proposed" if status == "open" else f"proposed, {status}"
             else:
                 action = status
-            rounds.setdefault(rnd, []).append(LedgerMove(h["id"], h["statement"], action, status, evidence))
+            statement = then.get((key, n), h["statement"])
+            rounds.setdefault(rnd, []).append(LedgerMove(h["id"], statement, action, status, evidence))
     return hypotheses, [LedgerRound(r, moves) for r, moves in sorted(rounds.items())]
 
 

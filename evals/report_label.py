@@ -438,7 +438,7 @@ def unit_view(row: UnitRow, run_dir: Path, root: Path, simulator: str = "offline
                 simulate_exemplars(row.description, page.exemplars, row.exemplars)
             except ValueError as e:  # recorded predictions that do not fit the tokens: shown without them
                 page.simulation_note = f"The simulated activations cannot be shown: {e}"
-    page.hypotheses, page.timeline = ledger_views(ledger_of(events))
+    page.hypotheses, page.timeline = ledger_views(ledger_of(events), events)
     page.refuted = refuted_headline(row.label, page.hypotheses)
     page.steps = transcript_steps(events, run_dir / row.unit, root / "units", row.unit)
     page.transcript_note = note

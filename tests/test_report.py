@@ -270,3 +270,17 @@ def test_real_browser_renders_the_report(run_dir: Path, tmp_path: Path) -> None:
     assert seen["search"] == ["strings/f00000 1.000"] and seen["shown"] == "1 shown"
     assert seen["category"] == ["strings/f00000 1.000"]
     assert seen["errors"] == ["numeric/f00002 0.000"]
+
+
+def test_the_ledger_timeline_keeps_each_statement_as_it_stood_then() -> None:
+    from evals.report_common import ledger_views
+
+    first = {"H1": {"id": "H1", "statement": "fires on 'his'", "status": "open", "history": [[1, "open", ""]]}}
+    later = {"H1": {"id": "H1", "statement": "fires on his / him / he", "status": "supported",
+                    "history": [[1, "open", ""], [3, "supported", "12 of 12 texts"]]}}
+    events = [{"type": "hypotheses", "round": 1, "ledger": first}, {"type": "hypotheses", "round": 3, "ledger": later}]
+    hypotheses, timeline = ledger_views(later, events)
+    assert [h.statement for h in hypotheses] == ["fires on his / him / he"]
+    assert [(r.round, [m.statement for m in r.moves]) for r in timeline] == [
+        (1, ["fires on 'his'"]), (3, ["fires on his / him / he"])]
+    assert [m.statement for r in ledger_views(later)[1] for m in r.moves] == ["fires on his / him / he"] * 2
