@@ -43,7 +43,7 @@ import os
 found = [os.path.join(d, n) for d, _, names in os.walk('/') if not d.startswith(('/proc', '/usr', '/dev'))
          for n in names if n in ('ground_truth.json', 'held_out.json')]
 home = {str(Path.home())!r}
-print(found, os.path.exists({str(secret)!r}), sorted(os.listdir('/tmp')))
+print(repr((found, os.path.exists({str(secret)!r}), sorted(os.listdir('/tmp')))))
 print(sorted(os.listdir(home)) if os.path.isdir(home) else [])
 for name in ('find_functions', 'evals', 'agent', 'tools', 'prompts'):
     try:
@@ -52,7 +52,10 @@ for name in ('find_functions', 'evals', 'agent', 'tools', 'prompts'):
     except ImportError:
         pass
 """)
-    assert code == 0 and out.split("\n")[0] == "[] False []", out
+    found, exists, in_tmp = eval(out.split("\n")[0])
+    assert code == 0 and found == [] and exists is False, out
+    # of /tmp, at most the path down to an interpreter living there (a venv under /tmp is bound in)
+    assert all(any(b.startswith(f"/tmp/{name}/") for b in isolation.interpreter_binds()) for name in in_tmp), out
     # of the home directory, at most the path down to the interpreter (pyenv installs it there)
     shown = {os.path.join(str(Path.home()), name) for name in eval(out.split("\n")[1])}
     assert all(any(b.startswith(s + "/") for b in isolation.interpreter_binds()) for s in shown), shown
