@@ -378,6 +378,24 @@ DEVICE_HELP = "where the model runs: auto (the GPU when there is one) | cpu | cu
 DTYPE_HELP = "the model's weights and activations: float32 | bfloat16 | float16"
 
 
+#: Tokens per exemplar-cache window (tools.exemplars' default): what --tokens is divided by.
+WINDOW_TOKENS = 64
+
+
+def _windows_for(tokens: str) -> int:
+    """`--tokens 200k` as a number of cache windows (rounded up); one line on bad input."""
+    text = tokens.strip().lower().replace("_", "")
+    scale = {"k": 1_000, "m": 1_000_000, "b": 1_000_000_000}.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in "kmb" else text
+    try:
+        value = float(number) * scale
+    except ValueError:
+        raise _fail(f"--tokens {tokens!r}: expected a number such as 200000, 200k or 10M") from None
+    if not value >= WINDOW_TOKENS:
+        raise _fail(f"--tokens {tokens!r}: at least one window ({WINDOW_TOKENS} tokens)")
+    return -(-int(value) // WINDOW_TOKENS)
+
+
 def _subject(model: str, sae: Optional[list[str]], direction: Optional[list[str]], device: str, dtype: str) -> Any:
     """The model as a name (workers load it themselves), or loaded, on its device, with the SAEs
     and directions attached, when any of those options is given. Bad input: one line, exit 2."""
@@ -419,6 +437,8 @@ def label(
     corpus: Annotated[str, typer.Option(help=_label("corpus"))] = LabelConfig.corpus,
     max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all of them)")
                            ] = MAX_WINDOWS,
+    tokens: Annotated[Optional[str], typer.Option(help="instead of --max-windows: corpus tokens to scan, e.g. 200k "
+                                                       "or 10M (64-token windows)")] = None,
     simulator: Annotated[str, typer.Option(help=_label("simulator"))] = LabelConfig.simulator,
     max_rounds: Annotated[int, typer.Option(help=_label("max_rounds"))] = LabelConfig.max_rounds,
     seed: Annotated[int, typer.Option(help=_label("seed"))] = LabelConfig.seed,
@@ -439,6 +459,8 @@ def label(
     from evals.runner import RunError
     from tools.units import UnitError
 
+    if tokens is not None:
+        max_windows = _windows_for(tokens)
     subject = _subject(model, sae, direction, device, dtype)
     try:
         run_labeling(subject, units_, backend, out_dir, workers=workers, k=k, corpus=corpus,

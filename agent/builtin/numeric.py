@@ -11,9 +11,14 @@ that moved it:
 4. a family search: FIND's families and sums/products of the composite ones, each a linear
    least-squares fit over features whose nonlinear parameters (jump positions, periods) were
    measured in step 3; periodic functions get a dedicated frequency fit; the model is chosen by
-   BIC, and parameters are rounded to one decimal where that does not worsen the fit.
-It never answers with a table or an interpolant: when no family fits, it says so and answers with
-its best compact formula.
+   BIC, and parameters are rounded to one decimal where that does not worsen the fit;
+5. when no family explains the data (and it is not a small ReLU network's piecewise-linear
+   approximation), an expression is built from primitives (`symbolic`): features of a uniform
+   grid propose structure, seeded screening and least squares fit candidates, an experiment asks
+   where the survivors disagree, and the winner replaces the family only if it predicts held-out
+   inputs clearly better.
+It never answers with a table or an interpolant: when nothing fits exactly, it says so and answers
+with its best compact formula.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from .findings import Findings, Notebook
+from .symbolic import SymbolicSearch
 
 Probe = Callable[[Sequence[float]], list[Any]]
 
@@ -190,6 +196,12 @@ def _trimmed_rss(fit: Fit, x: np.ndarray, y: np.ndarray, keep: float = 0.95) -> 
     sq = np.nan_to_num((fit.predict(x) - y) ** 2, nan=np.inf)
     kept = np.argsort(sq)[: max(1, int(keep * len(sq)))]
     return float(np.sum(sq[kept]) / max(float(np.sum(y[kept] ** 2)), 1e-300))
+
+
+def _trimmed_mean_sq(err: np.ndarray, keep: float = 0.95) -> float:
+    """Mean squared error over the `keep` fraction of points with the smallest error."""
+    sq = np.sort(np.nan_to_num(err**2, nan=np.inf))
+    return float(np.mean(sq[: max(1, int(keep * len(sq)))])) if len(sq) else math.inf
 
 
 def _on_data(fit: Fit, x: np.ndarray, y: np.ndarray) -> Fit:
@@ -390,7 +402,93 @@ class NumericScientist:
                             self._rectangle_search(x, y)]
             scored = [_on_data(a, x, y) for a in alternatives if a is not None]
             best = self._select([best] + [a for a in scored if math.isfinite(a.rss)], y_scale, total, noisy, x, y)
+            rel = best.rss / max(float(np.sum(y**2)), len(y) * 1e-18)
+            unexplained = rel > 1e-6 and (not noisy or best.rss / max(best.n, 1) > 2 * self._noise_var)
+        # a formula that fits [-100, 100] but misses the probes beyond has not found the function
+        # (a rational approximating sin(exp(x/60)) there); a network's linear tails are left alone
+        outside = ~in_range & np.isfinite(ys)
+        misses_outside = False
+        if not unexplained and not noisy and outside.sum() >= 10:
+            with np.errstate(all="ignore"):
+                miss = float(np.sum((best.predict(xs[outside]) - ys[outside]) ** 2)
+                             / max(float(np.sum(ys[outside] ** 2)), 1e-300))
+            misses_outside = unexplained = not math.isfinite(miss) or miss > 1e-3
+        if unexplained and not self._relu_network(dx, dy):
+            best = self._symbolic(best, x, y, keep_inside=misses_outside)
         return best
+
+    def _relu_network(self, x: np.ndarray, y: np.ndarray) -> bool:
+        """Continuous and piecewise linear with several kinks: what a small ReLU network computes.
+
+        Such a function is explained by hinges (the family search's relu and polynomial pieces),
+        not by smooth primitives, so the symbolic search would spend its time fitting kinks."""
+        if len(x) < 50 or self._noise_var > 0 or not np.isfinite(y).all():
+            return False
+        d1 = np.diff(y)
+        d2 = np.abs(np.diff(d1))
+        scale = float(np.max(np.abs(d1))) + 1e-300
+        bent = d2 > 1e-6 * scale
+        kinks = int(np.sum(bent[1:] & ~bent[:-1])) + int(bent[0])
+        # a jump is one difference far above both neighbours (a network's steep ramp spans several)
+        a = np.abs(d1)
+        jumps = bool(np.any((a[1:-1] > 20 * a[:-2] + 1e-9 * scale) & (a[1:-1] > 20 * a[2:] + 1e-9 * scale)))
+        linear = float(np.mean(bent)) < 0.05
+        found = linear and kinks >= 2 and not jumps
+        if found:
+            self.hypothesis(f"f is continuous and piecewise linear with {kinks} kinks near 0 (like a small ReLU "
+                            "network), so hinge families describe it", "supported",
+                            f"second differences of the dense scan vanish except at {int(np.sum(bent))} points")
+        return found
+
+    def _symbolic(self, family: Fit, x: np.ndarray, y: np.ndarray, keep_inside: bool = False) -> Fit:
+        """No family explains the data: build an expression from primitives (`symbolic`), and keep
+        it only if it predicts held-out inputs clearly better than the best family. `keep_inside`:
+        the family fits [-100, 100] and only misses beyond, so the expression must fit as well
+        inside (a network approximates its function there and merely extrapolates beyond)."""
+        h = self.hypothesis("f is a composition of primitives that no family in the search covers",
+                            "open", f"the best family ({family.label}) leaves a relative residual "
+                                    f"{family.rss / max(float(np.sum(y**2)), 1e-300):.2g}")
+        search = SymbolicSearch(lambda xs, purpose: self._averaged(np.asarray(xs, dtype=float), purpose),
+                                noise_var=self._noise_var, avoid=self._interval, seed=int(self.rng.integers(1 << 30)))
+        result = search.run()
+        if result is None:
+            self.settle(h, "refuted", "too few finite outputs to fit an expression")
+            return family
+        for note in result.notes:
+            self.hypothesis(f"the data show structure: {note}", "supported", "read from the uniform grid")
+        xv, yv = result.x_val, result.y_val
+        sym = result.best
+        with np.errstate(all="ignore"):
+            fam_pred, sym_pred = family.predict(xv), sym.predict(xv)
+        fam_mse = float(np.mean((fam_pred - yv) ** 2)) if len(yv) else math.inf
+        fam_mse = fam_mse if math.isfinite(fam_mse) else math.inf
+        fam_trim, sym_trim = _trimmed_mean_sq(fam_pred - yv), _trimmed_mean_sq(sym_pred - yv)
+        floor = self._noise_var + 1e-12 * (float(np.mean(yv**2)) if len(yv) else 1.0)
+        for m in result.finalists:
+            self.hypothesis(f"f is {m.describe()}: f(x) = {m.code().replace('math.', '')}", "refuted",
+                            f"held-out mean squared error {m.val_mse:.3g} against {sym.val_mse:.3g} for the winner, "
+                            "after asking the inputs where the rivals disagree most")
+        better = math.isfinite(sym.val_mse) and (sym.val_mse + floor < 0.5 * (fam_mse + floor)
+                                                 or not math.isfinite(fam_mse))
+        # near a pole a few held-out points carry almost all of the squared error: there, the
+        # expression must not lose on the 95% of points each model explains best either
+        better = better and sym_trim <= 2 * fam_trim + floor + 1e-4 * (float(np.mean(yv**2)) if len(yv) else 0.0)
+        inside = (xv >= FIT_RANGE[0]) & (xv <= FIT_RANGE[1])
+        if keep_inside and inside.any():
+            fam_in = float(np.mean((fam_pred[inside] - yv[inside]) ** 2))
+            sym_in = float(np.mean((sym_pred[inside] - yv[inside]) ** 2))
+            better = better and (sym_in <= 1.5 * fam_in + floor or not math.isfinite(fam_in))
+        if not better:
+            self.settle(h, "refuted", f"the best expression (held-out error {sym.val_mse:.3g}) is no clear "
+                                      f"improvement on the family ({fam_mse:.3g})")
+            return family
+        self.settle(h, "supported", f"f = {sym.code()} predicts {len(yv)} held-out inputs with mean squared "
+                                    f"error {sym.val_mse:.3g} (best family: {fam_mse:.3g})")
+        with np.errstate(all="ignore"):
+            rss = float(np.sum((sym.predict(x) - y) ** 2))
+        return Fit("symbolic", [], np.zeros(0), rss if math.isfinite(rss) else sym.val_mse * len(y), len(y),
+                   extra_params=sym.k, prose=f"{sym.describe()}: f(x) = {sym.code().replace('math.', '')}",
+                   code_expr=sym.code())
 
     @staticmethod
     def _select(fits: list[Fit], y_scale: float, total: float, noisy: bool, x: np.ndarray, y: np.ndarray) -> Fit:
@@ -667,10 +765,11 @@ class NumericScientist:
                                  for c, f in terms) or "0"
             prose = f"{_family_phrase(fit.label)}: f(x) = {formula}"
         rel = fit.rss / max(fit.n, 1)
-        fitted = self.hypothesis(f"f is {_family_phrase(fit.label)}", "supported" if rel < 1e-6 or noise else "open",
+        name = fit.prose if fit.label == "symbolic" else _family_phrase(fit.label)
+        fitted = self.hypothesis(f"f is {name}", "supported" if rel < 1e-6 or noise else "open",
                                  f"least-squares fit over {fit.n} probes, mean squared residual {rel:.3g}")
         if fitted.status == "open":
-            self.settle(fitted, "open", "no family fits exactly; this is the best compact formula found")
+            self.settle(fitted, "open", "nothing fits exactly; this is the best compact formula found")
         body = f"    return {expr}\n"
         if interval is not None:
             lo, hi = interval
@@ -680,7 +779,9 @@ class NumericScientist:
         code = f"import math\n\n\ndef function(x):\n{body}"
         description = prose[0].upper() + prose[1:]
         if fitted.status == "open":
-            description += " (no family in the search fits exactly; this is the closest compact formula)"
+            description += (" (an expression built from primitives; it fits closely, not exactly)"
+                            if fit.label == "symbolic"
+                            else " (no family in the search fits exactly; this is the closest compact formula)")
         if noise:
             description += {"normal": ". Each call adds Gaussian noise of about unit spread",
                             "uniform": ". Each call adds uniform noise in [-1, 1]",
