@@ -538,7 +538,7 @@ def check_planted(
     judge: Annotated[str, typer.Option(help="offline | an LLM spec")] = "offline",
     seed: Annotated[int, typer.Option(help="which entity functions, and which neurons")] = 0,
     layer: Annotated[Optional[int], typer.Option(help="layer to plant into (default: the middle one)")] = None,
-    corpus: Annotated[str, typer.Option(help="default | a .txt or .jsonl file")] = "default",
+    corpus: Annotated[str, typer.Option(help="default | a .txt, .jsonl or .parquet file | hf:NAME")] = "default",
     max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = (
         MAX_WINDOWS),
 ) -> None:
@@ -623,7 +623,8 @@ def chat(
     resume: Annotated[Optional[str], typer.Option(help="continue a session: its directory or name")] = None,
     session_dir: Annotated[Optional[Path], typer.Option(help="where a new session is kept "
                                                               "(default: CACHE/chats/TIME-MODEL)")] = None,
-    corpus: Annotated[str, typer.Option(help="exemplar corpus: default | a .txt or .jsonl file")] = "default",
+    corpus: Annotated[str, typer.Option(help="exemplar corpus: default | a .txt, .jsonl or .parquet file | "
+                                             "hf:NAME")] = "default",
     max_windows: Annotated[int, typer.Option(help="corpus windows scanned for exemplars (0: all)")] = (
         MAX_WINDOWS),  # the label runs' default: chat reads their exemplar cache
     max_rounds: Annotated[int, typer.Option(help="LLM turns per question, as aia bench's rounds per function "

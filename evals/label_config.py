@@ -43,7 +43,7 @@ class LabelConfig:
     """Top-activating exemplars per unit; every other one is held out for scoring."""
 
     corpus: str = "default"
-    """The exemplar corpus: ``default`` or a .txt or .jsonl file."""
+    """The exemplar corpus: ``default``, a .txt, .jsonl or .parquet file, or ``hf:NAME[:CONFIG][:SPLIT]``."""
 
     max_windows: int | None = DEFAULT_MAX_WINDOWS
     """Corpus windows the exemplar cache scans (None: all of them). Commands that read the same

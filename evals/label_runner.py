@@ -363,6 +363,8 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
     if isinstance(model, str):  # a typo fails in seconds, before the run directory is made
         from tools.model_names import check_model_name
         check_model_name(model)
+    from tools.corpus import check_corpus
+    check_corpus(corpus)  # a missing file or an unreachable hub too
     console = console or Console(stderr=True)
     addresses = [units] if isinstance(units, str) else list(units)
     if not addresses:

@@ -82,11 +82,12 @@ def run_localize(cfg: LocalizeConfig, console: Console | None = None) -> dict[st
         raise RunError(f"pairs must be >= 2 (intervals need two), got {cfg.pairs}")
     if cfg.task not in TASKS and not Path(cfg.task).is_file():
         raise RunError(f"unknown task {cfg.task!r}: choose {', '.join(TASKS)} or a JSONL file of contrast pairs")
+    # The model first: one that cannot work is refused before a run directory is made.
+    subject = load_model(cfg.model)
+    if not subject.is_causal:
+        raise RunError(f"{cfg.model} is an encoder: localize patches next-token logits, which it has not")
+    pairs = _pairs(cfg, subject)
     with RunDirectory(cfg.out, "localize") as run_dir:
-        subject = load_model(cfg.model)
-        if not subject.is_causal:
-            raise RunError(f"{cfg.model} is an encoder: localize patches next-token logits, which it has not")
-        pairs = _pairs(cfg, subject)
         run_dir.start_or_resume({"model": subject.name, "fingerprint": subject.fingerprint(), "task": cfg.task,
                                  "pairs": len(pairs), "seed": cfg.seed, "exhaustive_heads": cfg.exhaustive_heads,
                                  "verify_top": cfg.verify_top},

@@ -167,3 +167,21 @@ def test_default_corpus_has_a_million_words():
     corpus = load_corpus("default")
     assert corpus.n_words() > 1_000_000
     assert any("Anarchism" in d for d in corpus.documents[:50])
+
+
+def test_check_corpus_refuses_without_reading(tmp_path, monkeypatch):
+    from tools.corpus import check_corpus
+
+    check_corpus("default")
+    (tmp_path / "c.txt").write_text("a\n")
+    check_corpus(tmp_path / "c.txt")
+    with pytest.raises(FileNotFoundError, match="not found; pass 'default', a .txt"):
+        check_corpus(tmp_path / "missing.txt")
+    (tmp_path / "c.csv").write_text("a\n")
+    with pytest.raises(ValueError, match="expected 'default'"):
+        check_corpus(tmp_path / "c.csv")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    with pytest.raises(ValueError, match="HF_HUB_OFFLINE is set"):
+        check_corpus("hf:someone/some-dataset")
+    (tmp_path / "saved").mkdir()
+    check_corpus(f"hf:{tmp_path / 'saved'}")      # a local directory: read later, not now

@@ -154,6 +154,27 @@ def load_corpus(source: "str | Path" = DEFAULT_NAME, max_documents: int | None =
     return _limited(name, docs, max_documents, str(path))
 
 
+def check_corpus(source: "str | Path") -> None:
+    """Fail now, in one line, on a corpus that cannot load (a missing file, another format, a hub
+    dataset that does not exist or a hub that cannot be reached), without reading it: commands
+    call it before they make a run directory."""
+    text = str(source)
+    if text == DEFAULT_NAME:
+        return
+    if text.startswith("hf:"):
+        name = text[3:].split(":")[0]
+        if not name:
+            raise ValueError(f"bad corpus {text!r}: expected hf:NAME[:CONFIG][:SPLIT]")
+        if not Path(name).expanduser().is_dir():
+            _check_hub_dataset(name, text[3:])
+        return
+    path = Path(text).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"corpus {text!r} not found; pass {CORPUS_FORMS}")
+    if path.suffix not in (".txt", ".jsonl", ".parquet"):
+        raise ValueError(f"corpus {path}: expected {CORPUS_FORMS}")
+
+
 def _limited(name: str, docs: list[str], max_documents: int | None, where: str) -> Corpus:
     if not docs:
         raise ValueError(f"corpus {where} has no documents")

@@ -399,8 +399,12 @@ def run_chat(model: str | None, backend: str | None, resume: str | None = None, 
             if model is None:
                 raise ChatError("--model is required for a new session (or --resume SESSION)")
             backend = backend or "builtin"
-        if corpus != "default" and not Path(corpus).expanduser().is_file():
-            raise ChatError(f"corpus {corpus!r} not found; pass 'default' or a .txt/.jsonl file")
+        from tools.corpus import check_corpus
+
+        try:
+            check_corpus(corpus)
+        except (ValueError, FileNotFoundError) as e:
+            raise ChatError(str(e)) from None
         policy = make_chat_policy(backend)
         console.print(Text(f"loading {model} ...", style="dim"))
         try:
