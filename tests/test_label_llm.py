@@ -76,13 +76,15 @@ def test_llm_labels_a_unit_over_the_real_sdk(provider: str, tmp_path: Path, monk
     assert "Ablating" in requests[4] and "next-token KL" in requests[4]
     offered = server.requests[0].tool_names()
     assert "submit_label" in offered and "attention" not in offered and "patch" in offered
-    # The held-out exemplars never reached the LLM; the labeling ones did.
-    exemplar_reply = requests[1]
+    # The held-out exemplars never reached the LLM; the labeling ones did, in the first message
+    # (run for it before the first turn) and in the exemplars call it made anyway.
+    assert "already run for you" in requests[0]
     nan = float("nan")
-    for e in row["exemplars"]["top"]:
-        values = [nan if v is None else v for v in e["values"]]
-        text = snippet(Exemplar(0, e["tokens"], values, max(v for v in values if v == v), "top"))
-        assert (json.dumps(text)[1:-1] in exemplar_reply) != e["held_out"], text
+    for exemplar_reply in (requests[0], requests[1]):
+        for e in row["exemplars"]["top"]:
+            values = [nan if v is None else v for v in e["values"]]
+            text = snippet(Exemplar(0, e["tokens"], values, max(v for v in values if v == v), "top"))
+            assert (json.dumps(text)[1:-1] in exemplar_reply) != e["held_out"], text
     transcript = [json.loads(line) for line in (tmp_path / "run" / UNIT / "transcript.jsonl").read_text().splitlines()]
     types = [e["type"] for e in transcript]
     assert types[:3] == ["start", "system", "user"] and types[-1] == "end" and "hypotheses" in types

@@ -19,6 +19,7 @@ from typing import Any
 from agent.backends.base import Policy
 from agent.engine import Engine
 from agent.labeling.neurons import UnitLabel, split_exemplars
+from agent.messages import ToolCall
 from agent.model_tools import LabelSubmission, ModelToolContext, model_tool_registry
 from agent.tools_registry import ToolRegistry
 from agent.transcript import TranscriptWriter
@@ -109,8 +110,12 @@ def investigate_unit_llm(model: SubjectModel, unit: str, policy: Policy, seen: l
     log.write("system", text=system)
     engine = Engine(policy, tools, ctx, system=system, transcript=log, finish_tool="submit_label")
     try:
-        outcome = engine.run(render("task_unit", unit=unit, kind=kind, n_exemplars=len(seen), max_rounds=max_rounds),
-                             max_rounds=max_rounds)
+        # The labeler starts with its exemplars in hand (the tool's own text, as a first call would
+        # return it): no round is spent fetching what every investigation needs first.
+        shown = tools.execute(ctx, ToolCall("exemplars-at-start", "exemplars", {"unit": unit, "k": len(seen)}))
+        task = render("task_unit", unit=unit, kind=kind, n_exemplars=len(seen), max_rounds=max_rounds,
+                      exemplars=None if shown.is_error else shown.text)
+        outcome = engine.run(task, max_rounds=max_rounds)
         result = _result(unit, engine, ctx.submitted, outcome.text)
         log.write("end", stop_reason="submitted" if ctx.submitted else outcome.stop_reason, rounds=engine.rounds,
                   accepted=ctx.submitted is not None,
