@@ -482,8 +482,11 @@ def synthesize(ctx: ModelToolContext, unit: str, template: str, slots: dict[str,
     for r in rows:
         slot = (", ".join(f"{k} {_num(v)}" for k, v in r["slots"].items()) if several else _num(r["slot"]))
         lines.append(f"at slot {slot}; peak {_num(r['peak'])} at {r['peak_token']!r}  {r['text']!r}")
+    combinations = math.prod(len(v) for v in slots.values() if v)
+    sampled = (f" (a sample of the {combinations} combinations: pass a larger n, up to {MAX_TEXTS}, for more)"
+               if combinations > len(filled) else "")
     return ToolOutput(f"Activation of {acts[0].unit} at the filled slot (and its peak over the text) on "
-                      f"{len(filled)} filled templates, strongest slot first:\n" + "\n".join(lines),
+                      f"{len(filled)} filled templates{sampled}, strongest slot first:\n" + "\n".join(lines),
                       data={"unit": acts[0].unit, "texts": [r["text"] for r in rows],
                             "slot_values": [r["slot"] for r in rows], "slots": [r["slots"] for r in rows],
                             "peaks": [r["peak"] for r in rows]})

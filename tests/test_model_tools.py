@@ -101,6 +101,10 @@ def test_synthesize_reports_the_slot_token_beside_the_peak(llama):
     two = run(ModelToolContext(llama), "synthesize", unit=unit, template="{a} and {b}",
               slots={"a": ["river"], "b": ["stone"]})
     assert set(two.data["slots"][0]) == {"a", "b"} and "a " in two.text
+    assert "a sample of" not in out.text                       # 5 combinations, all run
+    many = run(ModelToolContext(llama), "synthesize", unit=unit, template="{a} {b}",
+               slots={"a": words, "b": words})                  # 25 combinations, n defaults to 20
+    assert len(many.data["texts"]) == 20 and "(a sample of the 25 combinations: pass a larger n" in many.text
 
 
 def test_edit_skips_missing_words_matches_whole_words_and_locates_the_peak(llama):
