@@ -81,12 +81,21 @@ class Outcome:
 
 
 def truncate(text: str, limit: int) -> str:
-    """Keep the head and tail of a long observation; the middle is the least informative part."""
+    """Keep the head and tail of a long observation; the middle is the least informative part.
+    The cut falls at line ends where a line end is near (within a quarter of each part), so no
+    line is shown half; a text of few long lines is cut inside them."""
     if len(text) <= limit:
         return text
     head = limit * 2 // 3
     tail = limit - head
-    return f"{text[:head]}\n[... {len(text) - limit} characters omitted ...]\n{text[-tail:]}"
+    end = text.rfind("\n", 0, head)
+    if end >= head * 3 // 4:
+        head = end
+    start = text.find("\n", len(text) - tail)
+    if start != -1 and start <= len(text) - tail * 3 // 4:
+        tail = len(text) - start - 1
+    omitted = len(text) - head - tail
+    return f"{text[:head]}\n[... {omitted} characters omitted ...]\n{text[len(text) - tail:]}"
 
 
 class Engine:

@@ -140,6 +140,10 @@ def test_truncate_keeps_head_and_tail():
     out = truncate(text, 60)
     assert out.startswith("a" * 40) and out.endswith("b" * 20)
     assert truncate("short", 60) == "short"
+    lines = "\n".join(f"line {i:03d} " + "x" * 30 for i in range(100))   # cut at line ends, never mid-line
+    cut = truncate(lines, 600)
+    assert len(cut) < 700 and all(row.startswith("line ") or "omitted" in row for row in cut.splitlines())
+    assert cut.splitlines()[0] == lines.splitlines()[0] and cut.splitlines()[-1] == lines.splitlines()[-1]
 
 
 def test_replay_reproduces_a_recorded_investigation(tmp_path):
