@@ -393,9 +393,24 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         layers = sorted({_layer(u) for u in todo})
         if layers:
             from tools.corpus import load_corpus
+            from tools.exemplars import CacheSpec
+
+            text = load_corpus(corpus)
+            missing = [layer for layer in layers
+                       if not CacheSpec(subject, text, 64, max_windows, cache_root).layer_complete(layer)]
+            if missing:  # minutes on a large corpus: say so, and (without a terminal) how far it got
+                console.print(f"building the exemplar cache of layers {missing}: one pass over the corpus, "
+                              "once per model and corpus")
+            tenth = [0]
+
+            def progress(done: int, total: int) -> None:
+                if not console.is_terminal and done * 10 // total > tenth[0]:
+                    tenth[0] = done * 10 // total
+                    console.print(f"exemplar cache: {done}/{total} windows")
+
             with console.status(f"exemplar cache for layers {layers}"):
-                build_cache(subject, load_corpus(corpus), layers, k=max(k, 20), max_windows=max_windows,
-                            root=cache_root)
+                build_cache(subject, text, layers, k=max(k, 20), max_windows=max_windows, root=cache_root,
+                            progress=progress)
         cache_seconds = time.perf_counter() - started
         if done & set(wanted):
             previous = last_per_key(run_dir.rows(), "unit")
