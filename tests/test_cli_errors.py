@@ -374,3 +374,16 @@ def test_the_light_copies_of_declarations_agree_with_their_sources() -> None:
     assert SHORT_NAMES == tuple(BUILTIN_MODELS)
     with pytest.raises(ValueError, match="packaged: minilm, smollm2, gemma3-270m, toy-induction"):
         packaged_model_path("nope")
+
+
+def test_tokens_become_cache_windows_and_bad_values_are_one_line(tmp_path: Path) -> None:
+    from evals.cli import WINDOW_TOKENS, _windows_for
+
+    assert WINDOW_TOKENS == 64
+    assert (_windows_for("200k"), _windows_for("10M"), _windows_for("6400"), _windows_for("65")) == (3125, 156250,
+                                                                                                   100, 2)
+    done = subprocess.run([sys.executable, "-m", "evals.cli", "label", "--model", "minilm", "--units",
+                           "layer.0.mlp.neuron.0", "--tokens", "lots", "--out", str(tmp_path / "run")],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2 and "--tokens 'lots': expected a number such as 200000, 200k or 10M" in done.stderr
+    assert not (tmp_path / "run").exists()
