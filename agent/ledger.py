@@ -7,7 +7,7 @@ builtin scientist and LLM backends share one representation.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal, Mapping
 
 from pydantic import BaseModel, Field
 
@@ -67,3 +67,16 @@ class Ledger(BaseModel):
             moved = len([e for _, _, e in h.history if e])
             lines.append(f"[{h.status}] {h.id}: {h.statement} (moved by {moved} observation(s))")
         return "\n".join(lines)
+
+
+def changed_lines(shown: dict[str, tuple[str, str]], snapshot: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    """`[status] id: statement` for each hypothesis of a ledger snapshot (as events carry it) that
+    is new or changed since `shown`, which is updated in place: how a screen (the chat, `aia show`)
+    prints each state of a hypothesis once."""
+    lines = []
+    for key, h in snapshot.items():
+        now = (h["status"], h["statement"])
+        if shown.get(key) != now:
+            shown[key] = now
+            lines.append(f"[{h['status']}] {key}: {h['statement']}")
+    return lines

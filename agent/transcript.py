@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from agent.events import FORMAT_VERSION, EventError, make_event, parse_event
+from agent.ledger import changed_lines
 
 TRANSCRIPT_NAME = "transcript.jsonl"
 
@@ -166,13 +167,11 @@ class _Reader:
         return text[:self.width] + f" ... [{len(text) - self.width} more characters]"
 
     def ledger_changes(self, e: dict[str, Any]) -> tuple[str, str] | None:
-        now = {k: (h["status"], h["statement"]) for k, h in e["ledger"].items()}
-        changed = [k for k, v in now.items() if self.ledger.get(k) != v]
-        self.ledger = now
-        if not changed:
+        lines = changed_lines(self.ledger, e["ledger"])
+        if not lines:
             return None
-        lines = [f"[{now[k][0]}] {k}: {now[k][1]}" for k in changed]
-        head = "hypotheses" if len(changed) == len(now) else f"hypotheses ({len(changed)} changed of {len(now)})"
+        n = len(e["ledger"])
+        head = "hypotheses" if len(lines) == n else f"hypotheses ({len(lines)} changed of {n})"
         return head, "\n".join(lines)
 
     def lines(self, e: dict[str, Any]) -> tuple[str, str] | None:

@@ -43,6 +43,7 @@ from agent.chat.session import (
     rebuild_ledger,
 )
 from agent.engine import Engine, ToolInterrupted, truncate
+from agent.ledger import changed_lines
 from agent.model_tools import ModelToolContext, model_tool_registry
 from agent.registry import resolve
 from agent.tools_registry import Tool, ToolOutput, ToolRegistry
@@ -116,8 +117,8 @@ class ChatApp:
         events = list(session.events)
         ctx.ledger = rebuild_ledger(events)
         #: The hypotheses as last printed: the screen shows a hypothesis again only when it changes.
-        self.shown_ledger: dict[str, tuple[str, str]] = {
-            k: (h.statement, h.status) for k, h in ctx.ledger.hypotheses.items()}
+        self.shown_ledger: dict[str, tuple[str, str]] = {}
+        changed_lines(self.shown_ledger, ctx.ledger.model_dump()["hypotheses"])
         #: The last tool output the agent got (name, text, images), for /more.
         self.last_output: tuple[str, str, list[str]] | None = None
         #: What the spinner says is happening ("thinking", "running exemplars").
@@ -153,21 +154,11 @@ class ChatApp:
             else:
                 say(Markdown("**agent:** " + event["text"].strip()))
         elif kind == "hypotheses":
-            changes = self.ledger_changes(event["ledger"])
+            changes = changed_lines(self.shown_ledger, event["ledger"])
             if changes:
-                say(Text("ledger:\n" + "\n".join(changes), style="magenta"))
+                say(Text("ledger:\n" + "\n".join(f"   {line}" for line in changes), style="magenta"))
         elif kind == "final_request":
             say(Text("(round cap reached: asking for the answer)", style="dim"))
-
-    def ledger_changes(self, ledger: dict[str, Any]) -> list[str]:
-        """Lines for the hypotheses new or changed since the ledger was last shown."""
-        lines = []
-        for key, h in ledger.items():
-            now = (h["statement"], h["status"])
-            if self.shown_ledger.get(key) != now:
-                lines.append(f"   [{h['status']}] {key}: {h['statement']}")
-                self.shown_ledger[key] = now
-        return lines
 
     def show_last_output(self) -> None:
         """/more: the last tool output the agent got, whole (up to SCREEN_LINES lines on screen)."""
