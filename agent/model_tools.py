@@ -38,6 +38,7 @@ from tools.exemplars import (
     UnitStats,
     build_cache,
     dataset_exemplars,
+    every_tenth,
     search_windows,
 )
 from tools.exemplars import (
@@ -138,13 +139,11 @@ class ModelToolContext:
             # progress callback is where an interrupt can stop it; the last checkpoint is kept.
             self.report(f"building the exemplar cache of layer {parsed.layer} (once per layer): "
                         f"one pass over the corpus {self._corpus.name}")
-            tenth = [0]
+            tenths = every_tenth(self.report)
 
             def progress(done: int, total: int) -> None:
                 self.check_interrupt()
-                if done * 10 // total > tenth[0]:
-                    tenth[0] = done * 10 // total
-                    self.report(f"{done}/{total} windows scanned")
+                tenths(done, total)
 
             build_cache(self.model, self._corpus, [parsed.layer], k=max(k, TOP_DEPTH), window=self.window,
                         max_windows=self.max_windows, root=self.cache_root, progress=progress)

@@ -51,6 +51,7 @@ from tools.run_dir import KINDS as RUN_KINDS
 from tools.run_dir import RunDirectory, RunError, SpendingCap, last_per_key, now, read_results, versions
 
 if TYPE_CHECKING:
+    from tools.exemplars import CacheSpec
     from tools.units import Unit
 
 CONFIG, LABELS, _ = RUN_KINDS["label"]
@@ -314,17 +315,15 @@ def finished(row: dict[str, Any]) -> bool:
 SAE_QUALITY_WINDOWS = 64
 
 
-def _sae_quality(subject: "SubjectModel", corpus: str, max_windows: int | None) -> dict[str, dict[str, float]]:
+def _sae_quality(subject: "SubjectModel", spec: "CacheSpec") -> dict[str, dict[str, float]]:
     """Each attached SAE's reconstruction of its site on the last SAE_QUALITY_WINDOWS windows the
-    run's exemplar cache reads: what the labels of its latents stand on."""
-    from tools.corpus import load_corpus
-    from tools.exemplars import CacheSpec
+    run's exemplar cache reads (`spec`): what the labels of its latents stand on."""
     from tools.features import SAE, reconstruction_quality
 
     saes = {key: basis for key, basis in subject.features.items() if isinstance(basis, SAE)}
     if not saes:
         return {}
-    ids, mask = CacheSpec(subject, load_corpus(corpus), 64, max_windows).windows()
+    ids, mask = spec.windows()
     ids, mask = ids[-SAE_QUALITY_WINDOWS:], mask[-SAE_QUALITY_WINDOWS:]
     return {key: reconstruction_quality(subject, key.rsplit(".", 1)[0], sae, ids, mask) for key, sae in saes.items()}
 
@@ -346,7 +345,8 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
     units at once as threads (LLM labelers); ``max_usd``: the whole run's dollars. The defaults are
     ``LabelConfig``'s; config.json also records the builtin labelers' thresholds.
     """
-    from tools.exemplars import build_cache
+    from tools.corpus import load_corpus
+    from tools.exemplars import CacheSpec, build_cache, every_tenth
     from tools.models import load_model
     from tools.units import expand
 
@@ -382,7 +382,9 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         subject = load_model(model) if isinstance(model, str) else model
         wanted = list(dict.fromkeys(str(u) for a in addresses for u in expand(a, subject)))
         make_labeler(backend, cfg.backend_options, frozenset(unit_kind(u) for u in wanted))
-        cfg.feature_quality = _sae_quality(subject, corpus, max_windows)
+        # One corpus and windowing for the whole run: the cache the labels come from.
+        spec = CacheSpec(subject, load_corpus(corpus), max_windows=max_windows, root=cache_root)
+        cfg.feature_quality = _sae_quality(subject, spec)
         # the units may change (a resume can widen the range); config.json names the latest request
         run_dir.start_or_resume(cfg.identity(subject), new={"created": now(), "versions": versions(), **cfg.recorded()},
                                 latest={"units": cfg.units, "concurrency": cfg.concurrency, "max_usd": cfg.max_usd,
@@ -392,25 +394,14 @@ def run_labeling(model: "str | SubjectModel", units: "str | list[str]", backend:
         started = time.perf_counter()
         layers = sorted({_layer(u) for u in todo})
         if layers:
-            from tools.corpus import load_corpus
-            from tools.exemplars import CacheSpec
-
-            text = load_corpus(corpus)
-            missing = [layer for layer in layers
-                       if not CacheSpec(subject, text, 64, max_windows, cache_root).layer_complete(layer)]
+            missing = [layer for layer in layers if not spec.layer_complete(layer)]
             if missing:  # minutes on a large corpus: say so, and (without a terminal) how far it got
                 console.print(f"building the exemplar cache of layers {missing}: one pass over the corpus, "
                               "once per model and corpus")
-            tenth = [0]
-
-            def progress(done: int, total: int) -> None:
-                if not console.is_terminal and done * 10 // total > tenth[0]:
-                    tenth[0] = done * 10 // total
-                    console.print(f"exemplar cache: {done}/{total} windows")
-
+            tenths = every_tenth(lambda line: console.print(f"exemplar cache: {line}"))
             with console.status(f"exemplar cache for layers {layers}"):
-                build_cache(subject, text, layers, k=max(k, 20), max_windows=max_windows, root=cache_root,
-                            progress=progress)
+                build_cache(subject, spec.corpus, layers, k=max(k, 20), window=spec.window, max_windows=max_windows,
+                            root=cache_root, progress=None if console.is_terminal else tenths)
         cache_seconds = time.perf_counter() - started
         if done & set(wanted):
             previous = last_per_key(run_dir.rows(), "unit")

@@ -164,6 +164,19 @@ class _LayerState:
         return state
 
 
+def every_tenth(report: Callable[[str], None]) -> Callable[[int, int], None]:
+    """A `build_cache` progress callback that reports "done/total windows scanned" at each tenth
+    of the pass (a cache build takes minutes on a real corpus; a line per batch would flood)."""
+    last = [0]
+
+    def progress(done: int, total: int) -> None:
+        if done * 10 // total > last[0]:
+            last[0] = done * 10 // total
+            report(f"{done}/{total} windows scanned")
+
+    return progress
+
+
 def build_cache(model: SubjectModel, corpus: "Corpus | str" = "default", layers: list[int] | None = None,
                 k: int = 20, window: int = 64, batch_size: int = 32, max_windows: int | None = None,
                 n_random: int = 256, checkpoint_every: int = 50, root: Path | None = None,
