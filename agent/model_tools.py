@@ -415,7 +415,7 @@ def top_units(ctx: ModelToolContext, text: str, site: str = "mlp", token: str | 
         position = matches[0]
     ctx.check_interrupt()
     found = _wrap_value_error(lambda: activations.top_units(ctx.model, text, sites, position=position, k=k))
-    where = site if site in units.SITES else str(ctx.unit_of(site))
+    where = site if site in units.SITES else sites[0]
     lines = [f"Top {len(found.units)} units of {where} at token {found.position} "
              f"({_clean(found.tokens[found.position]).strip() or found.tokens[found.position]!r}) of {text!r}:"]
     lines += [f"{i}. {u}: {_num(v)}" for i, (u, v) in enumerate(zip(found.units, found.values), 1)]

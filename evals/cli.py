@@ -605,9 +605,9 @@ def units(model: Annotated[str, typer.Argument(help=MODEL_CHOICES)],
     from tools.models import load_model
     from tools.units import list_units
 
-    subject = _subject(model, sae, direction, "cpu", "float32") if sae or direction else None
+    subject = _subject(model, sae, direction, "cpu", "float32")   # the name itself when nothing is attached
     try:
-        subject = subject or load_model(model)
+        subject = load_model(subject) if isinstance(subject, str) else subject
     except (ValueError, FileNotFoundError, OSError) as e:
         raise _fail(str(e)) from None
     for line in list_units(subject):

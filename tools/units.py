@@ -131,13 +131,9 @@ def parse_unit(address: "str | Unit") -> Unit:
 
 
 def feature_units(model: "SubjectModel", layer: int, site: str | None = None) -> list[Unit]:
-    """The attached families of units of `layer` (one Unit per SAE or direction), for listings and caches."""
-    out = []
-    for key in model.feature_keys(layer, site):
-        _, _, site_name, *rest = key.split(".")
-        feature = ".".join(rest)
-        out.append(Unit(layer, site_name, (0,) if feature.startswith("direction.") else None, feature))
-    return out
+    """The attached families of units of `layer` (one Unit per SAE or direction), for listings and
+    caches: a basis key is itself an address (`layer.6.resid.sae`, `layer.6.resid.direction.NAME`)."""
+    return [parse_unit(key) for key in model.feature_keys(layer, site)]
 
 
 def unit_noun(address: "str | Unit") -> str:
