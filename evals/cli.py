@@ -17,6 +17,7 @@ from rich.text import Text
 from evals.bench_config import CATEGORY_NAMES, CLI_WORKERS, SERVE_MODES, BenchConfig
 from evals.config_help import field_help
 from evals.label_config import LabelConfig
+from evals.localize_runner import LocalizeConfig  # light: the localize defaults the options below show
 from tools.model_names import MODEL_CHOICES
 
 app = typer.Typer(help="aia: an automated interpretability agent, benchmarked on FIND-style ground truth.",
@@ -69,6 +70,11 @@ def _bench(name: str) -> str:
 def _label(name: str) -> str:
     """An `aia label` option's help: its LabelConfig field's docstring."""
     return field_help(LabelConfig, name)
+
+
+def _localize(name: str) -> str:
+    """An `aia localize` option's help: its LocalizeConfig field's docstring."""
+    return field_help(LocalizeConfig, name)
 
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
@@ -558,18 +564,16 @@ def check_planted(
 @app.command()
 def localize(
     model: Annotated[str, typer.Option(help=MODEL_CHOICES)],
-    task: Annotated[str, typer.Option(help="induction (built in) | a JSONL file of contrast pairs: one "
-                                           '{"clean", "corrupt", "answer", "wrong"} object per line')],
-    out_dir: Annotated[Path, typer.Option("--out", help="run directory (re-use it to resume)")],
-    pairs: Annotated[int, typer.Option(help="pairs the built-in task generates")] = 48,
-    seed: Annotated[int, typer.Option(help="the generator's seed")] = 0,
-    min_effect: Annotated[float, typer.Option(help="smallest |mean recovery| a reported head needs, beside an "
-                                                   "interval that excludes zero")] = 0.0,
+    task: Annotated[str, typer.Option(help=_localize("task"))],
+    out_dir: Annotated[Path, typer.Option("--out", help=_localize("out"))],
+    pairs: Annotated[int, typer.Option(help=_localize("pairs"))] = LocalizeConfig.pairs,
+    seed: Annotated[int, typer.Option(help=_localize("seed"))] = LocalizeConfig.seed,
+    min_effect: Annotated[float, typer.Option(help=_localize("min_effect"))] = LocalizeConfig.min_effect,
 ) -> None:
     """Find the attention heads that carry a behaviour: attribution patching on every head, exact
     patching to verify, intervals over the pairs, the found heads patched in together (faithfulness);
     scored against the verified heads where aia knows them (toy-induction, task induction)."""
-    from evals.localize_runner import LocalizeConfig, run_localize
+    from evals.localize_runner import run_localize
     from tools.run_dir import RunError
 
     try:

@@ -13,14 +13,16 @@ from __future__ import annotations
 import json
 import math
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from rich.console import Console
 
 from tools.run_dir import RunDirectory, RunError, last_per_key, versions
+
+if TYPE_CHECKING:  # numpy and the models load when a run starts: the CLI reads LocalizeConfig to build its options
+    import numpy as np
 
 #: Built-in tasks (contrast-pair generators) by name.
 TASKS = ("induction",)
@@ -34,10 +36,11 @@ class LocalizeConfig:
     """A model name or path (`aia label`'s choices)."""
 
     task: str
-    """A built-in task (``induction``) or a JSONL file of contrast pairs (clean, corrupt, answer, wrong)."""
+    """A built-in task (``induction``) or a JSONL file of contrast pairs: one ``{"clean", "corrupt", "answer",
+    "wrong"}`` object per line."""
 
     out: Path
-    """The run directory."""
+    """The run directory (re-use it to resume)."""
 
     pairs: int = 48
     """Pairs a built-in task generates (a JSONL file gives its own)."""
@@ -74,6 +77,9 @@ def _pairs(cfg: LocalizeConfig, subject: Any) -> list:
 
 def run_localize(cfg: LocalizeConfig, console: Console | None = None) -> dict[str, Any]:
     """Run (or resume) the plan and return what localization.json holds."""
+    import numpy as np
+
+    from evals.config_help import recorded
     from tools.mediation import PairRun, candidates, recovery_of, summarize
     from tools.models import load_model
 
@@ -92,8 +98,7 @@ def run_localize(cfg: LocalizeConfig, console: Console | None = None) -> dict[st
                                  "pairs": len(pairs), "seed": cfg.seed, "exhaustive_heads": cfg.exhaustive_heads,
                                  "verify_top": cfg.verify_top},
                                 new={"created": time.strftime("%Y-%m-%dT%H:%M:%S"), "versions": versions()},
-                                latest={"config": {k: str(v) if isinstance(v, Path) else v
-                                                   for k, v in asdict(cfg).items()}})
+                                latest={"config": recorded(cfg)})
         runs = [PairRun(subject, p) for p in pairs]
         rows = last_per_key(run_dir.rows(), "key")
         started = time.perf_counter()
